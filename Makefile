@@ -1,0 +1,48 @@
+.DEFAULT_GOAL := help
+.PHONY: help demo test test-postgres docs quality migrations-check requirements upgrade clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+help: ## show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/test.txt setup.py
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/test.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP) ## set up, load the demo course, run a Celery worker and the site on 127.0.0.1:8000
+	./example/run_demo.sh
+
+test: $(STAMP) ## set up and run the whole test suite (SQLite unless DATABASE_URL is set)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP) ## run the suite on the local PostgreSQL, Redis and an S3-compatible server
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+migrations-check: $(STAMP) ## fail if the models changed without a migration
+	cd example && ../$(PY) manage.py makemigrations --check --dry-run proctoring_results
+
+docs: $(STAMP) ## build the Sphinx docs, warnings as errors
+	$(PY) -m pip install --quiet -r requirements/doc.txt
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+quality: $(STAMP) ## Django system checks with the example's production settings
+	cd example && DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+		../$(PY) manage.py check --deploy --fail-level WARNING
+
+requirements: ## recompile requirements/*.txt from requirements/*.in
+	$(PY) -m pip install --quiet pip-tools
+	for f in base example test doc; do \
+		$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe -o requirements/$$f.txt requirements/$$f.in; done
+
+upgrade: ## recompile requirements with the newest allowed versions
+	$(MAKE) requirements PIP_COMPILE_OPTS=--upgrade
+
+clean: ## remove the virtualenv, the demo's data and build output
+	rm -rf $(VENV) example/var docs/_build *.egg-info .pytest_cache

@@ -1,0 +1,11 @@
+"""The example project's Celery app; run a worker with ``celery -A example worker``."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
+
+app = Celery("example")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,153 @@
+"""
+Settings of the example host project: the demo, and the test suite's host.
+
+Embedded defaults (SQLite, a file-system Celery broker, local file storage)
+need no server. Environment variables switch on the real components:
+
+- ``DATABASE_URL``: e.g. ``postgres://postgres@127.0.0.1:5432/test``
+- ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/0``
+- ``PROCTORING_RESULTS_S3_ENDPOINT_URL`` (+ bucket/keys): S3-compatible report storage
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("EXAMPLE_VAR_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-a-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "proctoring_results",
+    "example",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example.urls"
+WSGI_APPLICATION = "example.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "example" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'example.sqlite3'}", conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+    ),
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "media/"
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# Report files: local file system by default, S3-compatible storage when configured.
+_S3_ENDPOINT = os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "proctoring_results": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": os.environ.get("PROCTORING_RESULTS_S3_BUCKET", "proctoring-results"),
+                "endpoint_url": _S3_ENDPOINT,
+                "access_key": os.environ.get("PROCTORING_RESULTS_S3_ACCESS_KEY", "testing"),
+                "secret_key": os.environ.get("PROCTORING_RESULTS_S3_SECRET_KEY", "testing"),
+                "region_name": os.environ.get("PROCTORING_RESULTS_S3_REGION", "us-east-1"),
+                "default_acl": "private",
+                "querystring_auth": True,
+                "querystring_expire": 300,
+                "signature_version": "s3v4",
+                "file_overwrite": False,
+                "location": "proctoring-results",
+            },
+        }
+        if _S3_ENDPOINT
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": VAR_DIR / "reports", "base_url": None},
+        }
+    ),
+}
+
+# Celery: a broker that needs no server for the demo; Redis in production and CI.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(VAR_DIR / "broker"),
+        "data_folder_out": str(VAR_DIR / "broker"),
+        "processed_folder": str(VAR_DIR / "broker-processed"),
+        "store_processed": False,
+    }
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {}
+)
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for _folder in ("broker", "broker-processed"):
+        (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+}
+
+PROCTORING_RESULTS = {
+    "PROVIDERS": {"demo-provider": {"secret": os.environ.get("DEMO_PROVIDER_SECRET", "demo-provider-secret")}},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"proctoring_results": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,94 @@
+"""
+Django admin pages for support staff.
+
+Attempt statuses are read-only here: they change through ``api.py`` (row lock,
+transition check, history), or through the review actions added by the
+review workflow, never by editing the field.
+"""
+
+from django.contrib import admin
+
+from .models import (
+    AttemptStatusChange, CourseRole, ExamAttempt, ProctoredExam, Report, ReportDownload, ReportTask, Review,
+    ReviewFlag,
+)
+
+
+@admin.register(CourseRole)
+class CourseRoleAdmin(admin.ModelAdmin):
+    list_display = ("user", "course_id", "role", "created")
+    list_filter = ("role",)
+    search_fields = ("course_id",)
+    raw_id_fields = ("user",)
+
+
+@admin.register(ProctoredExam)
+class ProctoredExamAdmin(admin.ModelAdmin):
+    list_display = ("exam_name", "course_id", "time_limit_mins", "is_practice_exam", "is_proctored", "is_active")
+    list_filter = ("is_practice_exam", "is_proctored", "is_active", "provider")
+    search_fields = ("exam_name", "course_id", "content_id")
+
+
+class AttemptStatusChangeInline(admin.TabularInline):
+    model = AttemptStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_status", "to_status", "source", "actor", "reason", "changed_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExamAttempt)
+class ExamAttemptAdmin(admin.ModelAdmin):
+    list_display = ("attempt_code", "exam", "user", "status", "started_at", "completed_at")
+    list_filter = ("status", "is_sample_attempt")
+    search_fields = ("attempt_code", "external_id")
+    raw_id_fields = ("user", "exam")
+    readonly_fields = ("attempt_code", "status", "status_changed_at")
+    inlines = [AttemptStatusChangeInline]
+
+
+class ReviewFlagInline(admin.TabularInline):
+    model = ReviewFlag
+    extra = 0
+    can_delete = False
+    readonly_fields = ("rule_code", "severity", "comment", "start_seconds", "stop_seconds")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Reviews are append-only history: viewable, never edited."""
+
+    list_display = ("review_id", "provider", "attempt", "provider_status", "outcome", "received_at")
+    list_filter = ("provider", "provider_status", "outcome")
+    search_fields = ("review_id", "attempt__attempt_code")
+    inlines = [ReviewFlagInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReportTask)
+class ReportTaskAdmin(admin.ModelAdmin):
+    list_display = ("course_id", "report_type", "state", "rows_done", "rows_total", "requester", "created")
+    list_filter = ("state", "report_type")
+    search_fields = ("course_id",)
+    readonly_fields = [f.name for f in ReportTask._meta.fields]
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("file_name", "course_id", "row_count", "size_bytes", "created")
+    search_fields = ("file_name", "course_id")
+    readonly_fields = [f.name for f in Report._meta.fields]
+
+
+@admin.register(ReportDownload)
+class ReportDownloadAdmin(admin.ModelAdmin):
+    list_display = ("file_name", "course_id", "user", "downloaded_at")
+    search_fields = ("file_name", "course_id")
+    readonly_fields = [f.name for f in ReportDownload._meta.fields]

@@ -1,0 +1,53 @@
+"""System checks that catch misconfiguration at start-up, not at the first report."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import SETTING_NAME, app_settings
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs=None, **kwargs):
+    errors = []
+    try:
+        app_settings.user_settings  # raises on unknown keys
+        permission_check = app_settings.PERMISSION_CHECK
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint=f"Fix settings.{SETTING_NAME}.", id="proctoring_results.E001")]
+    if not callable(permission_check):
+        errors.append(Error(
+            f"{SETTING_NAME}['PERMISSION_CHECK'] is not callable.",
+            hint="Give a dotted path to a function (user, course_key) -> bool.",
+            id="proctoring_results.E002",
+        ))
+    expiry = app_settings.LINK_EXPIRY_SECONDS
+    if not isinstance(expiry, int) or not 0 < expiry <= 300:
+        errors.append(Error(
+            f"{SETTING_NAME}['LINK_EXPIRY_SECONDS'] must be a whole number of seconds between 1 and 300.",
+            hint="The documentation promises that report links expire within 5 minutes.",
+            id="proctoring_results.E003",
+        ))
+    providers = app_settings.PROVIDERS
+    if not isinstance(providers, dict) or any(
+        not isinstance(conf, dict) or not conf.get("secret") for conf in providers.values()
+    ):
+        errors.append(Error(
+            f"{SETTING_NAME}['PROVIDERS'] must map each provider name to a dict with a non-empty 'secret'.",
+            hint='E.g. {"acme": {"secret": env("ACME_REVIEW_SECRET")}}.',
+            id="proctoring_results.E004",
+        ))
+    retention = app_settings.REPORT_RETENTION_DAYS
+    if retention is not None and (not isinstance(retention, int) or retention < 1):
+        errors.append(Error(
+            f"{SETTING_NAME}['REPORT_RETENTION_DAYS'] must be a positive number of days, or None.",
+            id="proctoring_results.E005",
+        ))
+    if app_settings.STORAGE_ALIAS not in getattr(settings, "STORAGES", {}):
+        errors.append(Warning(
+            f"No '{app_settings.STORAGE_ALIAS}' storage in settings.STORAGES; "
+            "reports are written to the local file system under MEDIA_ROOT.",
+            hint="Configure an S3Storage under that alias in production (see docs/configuration.rst).",
+            id="proctoring_results.W001",
+        ))
+    return errors

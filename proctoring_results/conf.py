@@ -1,0 +1,114 @@
+"""
+Settings for proctoring_results, read from one namespaced dict.
+
+A host project sets, for example::
+
+    PROCTORING_RESULTS = {
+        "LINK_EXPIRY_SECONDS": 300,
+        "PERMISSION_CHECK": "myproject.roles.can_see_course_reports",
+    }
+
+and code reads ``app_settings.LINK_EXPIRY_SECONDS``. Unknown keys raise
+``ImproperlyConfigured`` (a typo must not silently fall back to a default), and
+the object reloads on ``setting_changed`` so ``override_settings`` works in tests.
+The pattern follows Django REST framework's ``api_settings``.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+SETTING_NAME = "PROCTORING_RESULTS"
+
+#: Every key, its default, and (in docs/configuration.rst) what it means.
+DEFAULTS = {
+    # Callable ``(user, course_key) -> bool``: may this user see this course's results?
+    # An LMS points it at its own course roles (see permissions.py).
+    "PERMISSION_CHECK": "proctoring_results.permissions.is_course_staff",
+    # Signed download links, and the S3 presigned URLs behind them, live this long.
+    "LINK_EXPIRY_SECONDS": 300,
+    # Alias in Django's STORAGES for report files; local file system when absent.
+    "STORAGE_ALIAS": "proctoring_results",
+    # Reports older than this are deleted by `delete_expired_proctored_exam_results_reports`.
+    # None keeps them forever.
+    "REPORT_RETENTION_DAYS": 90,
+    # Extra report columns, opt-in, by name (see reports.py for the list).
+    "REPORT_EXTRA_COLUMNS": [],
+    # A task still queued or running after this long is failed by `fail_stale_report_tasks`.
+    "REPORT_TASK_TIME_LIMIT_SECONDS": 3600,
+    # How often (in rows) a running report writes its progress.
+    "REPORT_PROGRESS_EVERY_ROWS": 20000,
+    # Celery queue for report tasks; None uses the worker's default queue.
+    "REPORT_CELERY_QUEUE": None,
+    # Proctoring providers allowed to post reviews: {"name": {"secret": "..."}}.
+    "PROVIDERS": {},
+    # A signed review callback is refused when its timestamp is further than this from now.
+    "SIGNATURE_TOLERANCE_SECONDS": 300,
+    # Review callbacks larger than this are refused before they are parsed.
+    "MAX_REVIEW_BODY_BYTES": 256 * 1024,
+    # Extra or re-graded Online Proctoring Rules: {"code": {"description": "...", "severity": "integrity"}}.
+    "RULES": {},
+    # When True an Unsatisfactory review becomes second_review_required instead of rejected.
+    "SECOND_REVIEW_ON_FAILURE": False,
+}
+
+#: Keys whose values are dotted paths, imported on first use.
+IMPORT_STRINGS = {"PERMISSION_CHECK"}
+
+
+class AppSettings:
+    """Attribute access to ``settings.PROCTORING_RESULTS`` merged over ``DEFAULTS``."""
+
+    def __init__(self, defaults=None, import_strings=None):
+        self.defaults = defaults or DEFAULTS
+        self.import_strings = import_strings or IMPORT_STRINGS
+        self._cached = set()
+
+    @property
+    def user_settings(self):
+        if not hasattr(self, "_user_settings"):
+            value = getattr(settings, SETTING_NAME, {}) or {}
+            if not isinstance(value, dict):
+                raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict.")
+            unknown = sorted(set(value) - set(self.defaults))
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"Unknown {SETTING_NAME} setting(s): {', '.join(unknown)}. "
+                    f"Known settings: {', '.join(sorted(self.defaults))}."
+                )
+            self._user_settings = value
+        return self._user_settings
+
+    def __getattr__(self, attr):
+        if attr not in self.defaults:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: '{attr}'")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        if attr in self.import_strings and isinstance(value, str):
+            try:
+                value = import_string(value)
+            except ImportError as exc:
+                raise ImproperlyConfigured(
+                    f"{SETTING_NAME}['{attr}'] = '{value}' cannot be imported: {exc}"
+                ) from exc
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self):
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        if hasattr(self, "_user_settings"):
+            delattr(self, "_user_settings")
+
+
+app_settings = AppSettings()
+
+
+def _reload_app_settings(*args, setting, **kwargs):
+    if setting == SETTING_NAME:
+        app_settings.reload()
+
+
+setting_changed.connect(_reload_app_settings)

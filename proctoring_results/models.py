@@ -1,0 +1,488 @@
+"""
+Data model: course roles, exams, attempts, provider reviews, and report work.
+
+Every model's docstring says which personal data it holds (OEP-30 ``.. pii:``
+annotations): attempts and reviews are about identifiable learners, and review
+comments describe what a reviewer saw of them.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.django.models import CourseKeyField as _OpaqueCourseKeyField
+
+from . import statuses
+from .statuses import AttemptStatus
+
+
+#: No exam or allowance runs longer than a week; anything above is a typo.
+MAX_TIME_LIMIT_MINS = 7 * 24 * 60
+
+
+def new_attempt_code():
+    """An unguessable attempt code, in the form edx-proctoring uses (upper-case UUID4)."""
+    return str(uuid.uuid4()).upper()
+
+
+class CourseKeyField(_OpaqueCourseKeyField):
+    """
+    edx-opaque-keys' course key field, reporting a malformed key as a validation error.
+
+    The upstream field raises ``InvalidKeyError`` from ``to_python``, which
+    would reach an admin user as a server error instead of a form message.
+    """
+
+    def to_python(self, value):
+        if value is not None and not isinstance(value, str) and not hasattr(value, "course"):
+            raise ValidationError(_("A course id must be text."), code="invalid")
+        try:
+            return super().to_python(value)
+        except InvalidKeyError:
+            raise ValidationError(
+                _("'%(value)s' is not a valid course id."), code="invalid", params={"value": str(value)[:100]},
+            ) from None
+
+
+class TimeStampedModel(models.Model):
+    created = models.DateTimeField(_("created"), auto_now_add=True, help_text=_("When the row was created."))
+    modified = models.DateTimeField(_("modified"), auto_now=True, help_text=_("When the row last changed."))
+
+    class Meta:
+        abstract = True
+
+
+class CourseRole(TimeStampedModel):
+    """
+    A user's staff role in one course, for hosts without course roles of their own.
+
+    The default permission check (``permissions.is_course_staff``) reads this
+    table; an LMS with its own roles points ``PERMISSION_CHECK`` elsewhere.
+
+    .. no_pii: Links a user id to a course; holds no personal data of its own.
+    """
+
+    class Role(models.TextChoices):
+        INSTRUCTOR = "instructor", _("Instructor")
+        STAFF = "staff", _("Course staff")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proctoring_course_roles",
+        verbose_name=_("user"), help_text=_("The member of the course team."),
+    )
+    course_id = CourseKeyField(
+        _("course id"), max_length=255, case_sensitive=True, db_index=True,
+        help_text=_("Open edX course key, e.g. course-v1:edX+DemoX+2026."),
+    )
+    role = models.CharField(
+        _("role"), max_length=32, choices=Role.choices, help_text=_("What the user is in this course."),
+    )
+
+    class Meta:
+        verbose_name = _("course role")
+        verbose_name_plural = _("course roles")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course_id", "role"], name="proctoring_results_role_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.role} of {self.course_id} (user {self.user_id})"
+
+
+class ProctoredExam(TimeStampedModel):
+    """
+    A proctored (or practice) exam in the body of a course.
+
+    .. no_pii: Course content only.
+    """
+
+    course_id = CourseKeyField(
+        _("course id"), max_length=255, case_sensitive=True,
+        help_text=_("Open edX course key of the course the exam belongs to."),
+    )
+    content_id = models.CharField(
+        _("content id"), max_length=255, help_text=_("Usage key (or other id) of the exam in the course content."),
+    )
+    exam_name = models.CharField(
+        _("exam name"), max_length=255, help_text=_("The name of the exam in the body of the course."),
+    )
+    time_limit_mins = models.PositiveIntegerField(
+        _("time limit (minutes)"), validators=[MaxValueValidator(MAX_TIME_LIMIT_MINS)],
+        help_text=_("Time allowed to complete the exam, before any learner allowance."),
+    )
+    is_practice_exam = models.BooleanField(_("practice exam"), default=False, help_text=_("A practice exam."))
+    is_proctored = models.BooleanField(_("proctored"), default=True, help_text=_("Sessions are recorded and reviewed."))
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("Learners may take the exam."))
+    provider = models.CharField(
+        _("provider"), max_length=100, blank=True, help_text=_("Name of the proctoring service provider."),
+    )
+
+    class Meta:
+        verbose_name = _("proctored exam")
+        verbose_name_plural = _("proctored exams")
+        ordering = ["course_id", "exam_name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "content_id"], name="proctoring_results_exam_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.exam_name} ({self.course_id})"
+
+
+class ExamAttemptQuerySet(models.QuerySet):
+    def for_course(self, course_key):
+        return self.filter(exam__course_id=course_key)
+
+
+class ExamAttempt(TimeStampedModel):
+    """
+    One learner's attempt at one exam, and where it stands.
+
+    ``status`` changes only through ``api.update_attempt_status`` (or a review),
+    which locks the row and checks the move against ``statuses.TRANSITIONS``.
+
+    .. pii: Links an identifiable learner to their exam times and result.
+    .. pii_types: id
+    .. pii_retirement: local_api
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proctored_exam_attempts",
+        verbose_name=_("learner"), help_text=_("The learner taking the exam."),
+    )
+    exam = models.ForeignKey(
+        ProctoredExam, on_delete=models.PROTECT, related_name="attempts",
+        verbose_name=_("exam"), help_text=_("The exam attempted."),
+    )
+    attempt_code = models.CharField(
+        _("attempt code"), max_length=64, unique=True, default=new_attempt_code, editable=False,
+        help_text=_("Unguessable identifier of the attempt, shared with the provider."),
+    )
+    external_id = models.CharField(
+        _("external id"), max_length=255, blank=True, db_index=True,
+        help_text=_("The provider's id of the proctoring session."),
+    )
+    allowed_time_limit_mins = models.PositiveIntegerField(
+        _("allowed time limit (minutes)"), validators=[MaxValueValidator(MAX_TIME_LIMIT_MINS)],
+        help_text=_("Time this learner was allotted, allowances included."),
+    )
+    is_sample_attempt = models.BooleanField(
+        _("sample attempt"), default=False, help_text=_("The attempt was at a practice exam."),
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True, help_text=_("When the learner started."))
+    completed_at = models.DateTimeField(
+        _("completed at"), null=True, blank=True, help_text=_("When the learner submitted the exam."),
+    )
+    status = models.CharField(
+        _("status"), max_length=32, choices=AttemptStatus.choices, default=AttemptStatus.CREATED,
+        help_text=_("Where the attempt stands; see the Proctored Session Results documentation."),
+    )
+    status_changed_at = models.DateTimeField(
+        _("status changed at"), null=True, blank=True, help_text=_("When the status last changed."),
+    )
+
+    objects = ExamAttemptQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("exam attempt")
+        verbose_name_plural = _("exam attempts")
+        indexes = [
+            # The report reads a course's attempts exam by exam, learner by learner.
+            models.Index(fields=["exam", "user", "id"], name="proctoring_attempt_report_idx"),
+            models.Index(fields=["exam", "status"], name="proctoring_attempt_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"attempt {self.attempt_code} ({self.status})"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
+    def clean(self):
+        """Refuse an illegal status move or a completion before the start (admin forms call this)."""
+        loaded = getattr(self, "_loaded_status", None)
+        if loaded and loaded != self.status and self.status in AttemptStatus.values \
+                and not statuses.can_transition(loaded, self.status):
+            raise ValidationError({"status": _("An exam attempt cannot go from '%(old)s' to '%(new)s'.") % {
+                "old": loaded, "new": self.status}})
+        if self.started_at and self.completed_at and self.completed_at < self.started_at:
+            raise ValidationError({"completed_at": _("An attempt cannot be completed before it started.")})
+
+
+class AttemptStatusChange(models.Model):
+    """
+    Append-only history of an attempt's statuses: who moved it, when, and why.
+
+    .. no_pii: Status values and a short reason; the actor is a user id.
+    """
+
+    class Source(models.TextChoices):
+        HOST = "host", _("LMS exam runtime")
+        PROVIDER = "provider", _("Proctoring provider review")
+        STAFF = "staff", _("Course staff decision")
+
+    attempt = models.ForeignKey(
+        ExamAttempt, on_delete=models.CASCADE, related_name="status_changes",
+        verbose_name=_("attempt"), help_text=_("The attempt whose status changed."),
+    )
+    from_status = models.CharField(_("from"), max_length=32, choices=AttemptStatus.choices, help_text=_("Before."))
+    to_status = models.CharField(_("to"), max_length=32, choices=AttemptStatus.choices, help_text=_("After."))
+    source = models.CharField(
+        _("source"), max_length=16, choices=Source.choices, help_text=_("What moved the attempt."),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("actor"), help_text=_("The staff member who decided, when a person did."),
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True, help_text=_("Why, in a few words."))
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True, help_text=_("When."))
+
+    class Meta:
+        verbose_name = _("attempt status change")
+        verbose_name_plural = _("attempt status changes")
+        ordering = ["attempt", "changed_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} -> {self.to_status}"
+
+
+class Review(models.Model):
+    """
+    One review of an attempt's session recording by the proctoring provider.
+
+    Reviews are append-only: a new review of the same attempt supersedes the
+    previous one, and the attempt's status reflects the latest decision.
+
+    .. pii: The raw payload and the reviewer's name may identify people.
+    .. pii_types: name, other
+    .. pii_retirement: local_api
+    """
+
+    class ProviderStatus(models.TextChoices):
+        PASSED = "passed", _("Passed")
+        VIOLATION = "violation", _("Violation")
+        SUSPICIOUS = "suspicious", _("Suspicious")
+        NOT_REVIEWED = "not_reviewed", _("Not reviewed")
+
+    attempt = models.ForeignKey(
+        ExamAttempt, on_delete=models.CASCADE, related_name="reviews",
+        verbose_name=_("attempt"), help_text=_("The attempt reviewed."),
+    )
+    provider = models.CharField(_("provider"), max_length=100, help_text=_("Provider that posted the review."))
+    review_id = models.CharField(
+        _("provider review id"), max_length=255, help_text=_("The provider's unique id of this review."),
+    )
+    provider_status = models.CharField(
+        _("provider status"), max_length=32, choices=ProviderStatus.choices,
+        help_text=_("The provider's overall verdict."),
+    )
+    second_review_requested = models.BooleanField(
+        _("second review requested"), default=False, help_text=_("The provider asked for a second review."),
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=32, choices=AttemptStatus.choices,
+        help_text=_("The attempt status this review decided."),
+    )
+    disagreement = models.CharField(
+        _("disagreement"), max_length=255, blank=True,
+        help_text=_("Set when the provider's status and its flags disagreed; the stricter outcome won."),
+    )
+    reviewer = models.CharField(_("reviewer"), max_length=255, blank=True, help_text=_("Who reviewed, per provider."))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, help_text=_("When it was decided."))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, help_text=_("When it reached us."))
+    raw_payload = models.JSONField(_("raw payload"), help_text=_("The review exactly as posted."))
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["attempt", "received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "review_id"], name="proctoring_results_review_unique"),
+        ]
+
+    def __str__(self):
+        return f"review {self.review_id} ({self.provider_status})"
+
+
+class ReviewFlag(models.Model):
+    """
+    One flagged Online Proctoring Rule violation in a review.
+
+    .. pii: The comment describes what the reviewer saw of the learner.
+    .. pii_types: other
+    .. pii_retirement: local_api
+    """
+
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="flags",
+        verbose_name=_("review"), help_text=_("The review this flag belongs to."),
+    )
+    rule_code = models.CharField(
+        _("rule code"), max_length=100, help_text=_("Rule code as sent, kept even when the rule is unknown."),
+    )
+    severity = models.CharField(
+        _("severity"), max_length=32, blank=True,
+        help_text=_("The rule's severity when the review was decided; empty for an unknown rule."),
+    )
+    comment = models.TextField(_("comment"), blank=True, help_text=_("The reviewer's comment."))
+    start_seconds = models.FloatField(
+        _("start (s)"), null=True, blank=True, help_text=_("Offset from the start of the recording."),
+    )
+    stop_seconds = models.FloatField(
+        _("stop (s)"), null=True, blank=True, help_text=_("Offset from the start of the recording."),
+    )
+
+    class Meta:
+        verbose_name = _("review flag")
+        verbose_name_plural = _("review flags")
+        ordering = ["review", "start_seconds", "id"]
+
+    def __str__(self):
+        return self.rule_code
+
+
+class ReportTask(models.Model):
+    """
+    One request to generate a report for a course, followed in Pending Tasks.
+
+    At most one task per course and report type is queued or running at a
+    time; the database enforces it with a partial unique constraint, so two
+    clicks at the same moment make one task.
+
+    .. no_pii: The requester is a user id; messages never carry personal data.
+    """
+
+    class ReportType(models.TextChoices):
+        PROCTORED_EXAM_RESULTS = "proctored_exam_results_report", _("Proctored Exam Results Report")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course reported on."))
+    report_type = models.CharField(
+        _("report type"), max_length=64, choices=ReportType.choices, default=ReportType.PROCTORED_EXAM_RESULTS,
+        help_text=_("Which report."),
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("requester"), help_text=_("Who asked for the report."),
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.QUEUED, help_text=_("Where the task stands."),
+    )
+    options = models.JSONField(_("options"), default=dict, blank=True, help_text=_("E.g. extra columns asked for."))
+    rows_done = models.PositiveBigIntegerField(_("rows done"), default=0, help_text=_("Rows written so far."))
+    rows_total = models.PositiveBigIntegerField(
+        _("rows total"), null=True, blank=True, help_text=_("Rows to write, once counted."),
+    )
+    message = models.CharField(_("message"), max_length=500, blank=True, help_text=_("Status or error message."))
+    celery_task_id = models.CharField(_("Celery task id"), max_length=255, blank=True, help_text=_("Celery's id."))
+    created = models.DateTimeField(_("submitted"), auto_now_add=True, help_text=_("When it was requested."))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True, help_text=_("When a worker began."))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, help_text=_("When it ended."))
+
+    class Meta:
+        verbose_name = _("report task")
+        verbose_name_plural = _("report tasks")
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course_id", "report_type"], condition=Q(state__in=["queued", "running"]),
+                name="proctoring_results_one_active_task",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["course_id", "report_type", "-created"], name="proctoring_task_course_idx"),
+            models.Index(fields=["state", "created"], name="proctoring_task_state_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.report_type} for {self.course_id} ({self.state})"
+
+
+class Report(models.Model):
+    """
+    One generated report file; dashboards list reports from this table.
+
+    .. no_pii: Metadata only; the file it points to holds personal data.
+    """
+
+    task = models.OneToOneField(
+        ReportTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="report",
+        verbose_name=_("task"), help_text=_("The task that produced it; one report per task."),
+    )
+    course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course reported on."))
+    report_type = models.CharField(
+        _("report type"), max_length=64, choices=ReportTask.ReportType.choices,
+        default=ReportTask.ReportType.PROCTORED_EXAM_RESULTS, help_text=_("Which report."),
+    )
+    file_name = models.CharField(_("file name"), max_length=512, help_text=_("Name shown and downloaded."))
+    storage_key = models.CharField(
+        _("storage key"), max_length=1024, unique=True, help_text=_("Name of the file in the report storage."),
+    )
+    size_bytes = models.PositiveBigIntegerField(_("size (bytes)"), help_text=_("File size."))
+    row_count = models.PositiveBigIntegerField(_("rows"), help_text=_("Data rows, header excluded."))
+    checksum_sha256 = models.CharField(_("SHA-256"), max_length=64, help_text=_("Checksum of the file's bytes."))
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("requester"), help_text=_("Who asked for the report."),
+    )
+    created = models.DateTimeField(_("created"), help_text=_("When the report was generated (UTC)."))
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["course_id", "report_type", "-created", "-id"], name="proctoring_report_course_idx"),
+            models.Index(fields=["created"], name="proctoring_report_created_idx"),
+        ]
+
+    def __str__(self):
+        return self.file_name
+
+
+class ReportDownload(models.Model):
+    """
+    Audit of who fetched which report, when, and from where.
+
+    The report's file name is copied here so the audit outlives the report.
+
+    .. pii: The IP address a user downloaded from.
+    .. pii_types: ip
+    .. pii_retirement: retained
+    """
+
+    report = models.ForeignKey(
+        Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="downloads",
+        verbose_name=_("report"), help_text=_("The report fetched (empty once deleted)."),
+    )
+    course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course of the report."))
+    file_name = models.CharField(_("file name"), max_length=512, help_text=_("The report's file name."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("user"), help_text=_("Who downloaded it."),
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True, help_text=_("From where."))
+    downloaded_at = models.DateTimeField(_("downloaded at"), auto_now_add=True, help_text=_("When."))
+
+    class Meta:
+        verbose_name = _("report download")
+        verbose_name_plural = _("report downloads")
+        ordering = ["-downloaded_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name} at {self.downloaded_at}"
