@@ -1,5 +1,29 @@
-"""URLs of proctoring_results; a host mounts them with ``include("proctoring_results.urls")``."""
+"""
+URLs of proctoring_results; a host mounts them with ``path("", include("proctoring_results.urls"))``.
+
+Course ids appear in paths as Open edX course keys (``course-v1:Org+Course+Run``),
+matched by the ``course_key`` converter below and parsed again by the views.
+"""
+
+from django.urls import include, path, register_converter
+
+
+class CourseKeyConverter:
+    """Matches an Open edX course key in a URL path (new style or old slash-separated)."""
+
+    regex = r"[^/+]+(?:/|\+)[^/+]+(?:/|\+)[^/?]+?"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return str(value)
+
+
+register_converter(CourseKeyConverter, "course_key")
 
 app_name = "proctoring_results"
 
-urlpatterns = []
+urlpatterns = [
+    path("api/proctoring-results/v1/", include("proctoring_results.rest_api.v1.urls")),
+]
