@@ -7,18 +7,21 @@ models or querysets, and raise the errors in ``exceptions.py``.
 """
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import statuses
-from .data import AttemptData, ExamData
+from .data import AttemptData, ExamData, ExamStatusCounts
 from .exceptions import AttemptNotFound, ExamNotFound, InvalidCourseId, InvalidExamData
 from .models import AttemptStatusChange as _AttemptStatusChange
 from .models import CourseRole as _CourseRole
 from .models import ExamAttempt as _ExamAttempt
 from .models import ProctoredExam as _ProctoredExam
+from .models import ReportDownload as _ReportDownload
 from .permissions import can_view_course_results as _can_view_course_results
 
 AttemptStatus = statuses.AttemptStatus
@@ -243,3 +246,48 @@ def submit_attempt(attempt_code):
 
 def mark_attempt_error(attempt_code, reason=""):
     return update_attempt_status(attempt_code, AttemptStatus.ERROR, reason=reason)
+
+
+# ---------------------------------------------------------------- dashboard
+
+def course_status_counts(course_id):
+    """
+    Per exam of the course (by name), how many attempts are in each status.
+
+    One aggregate query (exams LEFT JOIN attempts, GROUP BY exam, status), so the
+    dashboard's chart costs the same for ten learners or a million.
+    """
+    rows = (
+        _ProctoredExam.objects.filter(course_id=parse_course_id(course_id))
+        .values("id", "exam_name", "is_practice_exam", "attempts__status")
+        .annotate(n=Count("attempts__id"))
+        .order_by("exam_name", "id", "attempts__status")
+    )
+    exams = {}
+    for row in rows:
+        entry = exams.setdefault(
+            row["id"], (row["exam_name"], row["is_practice_exam"], dict.fromkeys(AttemptStatus.values, 0)),
+        )
+        if row["attempts__status"] is not None:
+            entry[2][row["attempts__status"]] = row["n"]
+    return [
+        ExamStatusCounts(exam_id=exam_id, exam_name=name, is_practice_exam=practice, by_status=counts)
+        for exam_id, (name, practice, counts) in exams.items()
+    ]
+
+
+def record_report_download(report, user, ip_address=None):
+    """
+    Audit one download of a report (``ReportData``) by ``user`` from ``ip_address``.
+
+    The file name and course are copied, so the audit outlives the report.
+    An unparseable address is stored as unknown rather than refusing the download.
+    """
+    try:
+        validate_ipv46_address(ip_address or "")
+    except ValidationError:
+        ip_address = None
+    _ReportDownload.objects.create(
+        report_id=report.id, course_id=parse_course_id(report.course_id), file_name=report.file_name,
+        user=user if user is not None and user.is_authenticated else None, ip_address=ip_address,
+    )

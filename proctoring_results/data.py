@@ -36,3 +36,17 @@ class AttemptData:
     completed_at: datetime | None
     status: str
     status_label: str
+
+
+@dataclass(frozen=True)
+class ExamStatusCounts:
+    """How many attempts at one exam are in each status (every status present, zeros included)."""
+
+    exam_id: int
+    exam_name: str
+    is_practice_exam: bool
+    by_status: dict[str, int]
+
+    @property
+    def total(self):
+        return sum(self.by_status.values())
