@@ -37,3 +37,52 @@ class ExamNotFound(ProctoringResultsError, LookupError):
 
 class AttemptNotFound(ProctoringResultsError, LookupError):
     """No exam attempt with that attempt code."""
+
+
+class ReportLinkInvalid(ProctoringResultsError):
+    """A report download link was altered, or was made for another user or report."""
+
+
+class ReportLinkExpired(ProctoringResultsError):
+    """A report download link is older than ``LINK_EXPIRY_SECONDS``."""
+
+
+class ReportAlreadyRunning(ProctoringResultsError):
+    """A report of this type is already queued or running for the course; ``task`` is that one."""
+
+    MESSAGE = (
+        "The proctored exam results report is being created. "
+        "To view the status of the report, see Pending Tasks below."
+    )
+
+    def __init__(self, task, message=MESSAGE):
+        self.task = task
+        super().__init__(message)
+
+
+class ReportQueueUnavailable(ProctoringResultsError):
+    """The task queue (Celery broker) could not take the report; the task was marked failed."""
+
+    def __init__(self, task, message="The report could not be queued: the task queue is unavailable. Try again later."):
+        self.task = task
+        super().__init__(message)
+
+
+class InvalidReportOptions(ProctoringResultsError, ValueError):
+    """An unknown extra report column, or other bad report option."""
+
+
+class ReportTaskNotFound(ProctoringResultsError, LookupError):
+    """No report task with that id."""
+
+
+class ReportNotFound(ProctoringResultsError, LookupError):
+    """No report with that id."""
+
+
+class ReportGenerationFailed(ProctoringResultsError):
+    """Generating a report failed; the task holds the short, personal-data-free reason."""
+
+    def __init__(self, task, message):
+        self.task = task
+        super().__init__(message)
