@@ -44,7 +44,11 @@ class ReportLinkInvalid(ProctoringResultsError):
 
 
 class ReportLinkExpired(ProctoringResultsError):
-    """A report download link is older than ``LINK_EXPIRY_SECONDS``."""
+    """A report download link is older than ``LINK_EXPIRY_SECONDS``; ``report_id`` says which report it named."""
+
+    def __init__(self, message, report_id=None):
+        super().__init__(message)
+        self.report_id = report_id
 
 
 class ReportAlreadyRunning(ProctoringResultsError):

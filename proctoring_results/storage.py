@@ -53,7 +53,11 @@ def read_report_link(token):
     try:
         value = signer.unsign_object(token, max_age=app_settings.LINK_EXPIRY_SECONDS)
     except signing.SignatureExpired:
-        raise ReportLinkExpired("This download link has expired.") from None
+        # The signature is genuine, only old: say which report, so the page can
+        # send the user back to that course's Data Download page for a new link.
+        value = signer.unsign_object(token)
+        report_id = value.get("r") if isinstance(value, dict) else None
+        raise ReportLinkExpired("This download link has expired.", report_id=report_id) from None
     except (signing.BadSignature, ValueError, TypeError, UnicodeDecodeError):
         raise ReportLinkInvalid("This download link is not valid.") from None
     if not isinstance(value, dict) or type(value.get("r")) is not int or type(value.get("u")) is not int:
