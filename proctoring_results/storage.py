@@ -1,22 +1,75 @@
 """
-Where report files live, and the signed links that let course staff fetch them.
+Where report files live (the storage under ``STORAGES[app_settings.STORAGE_ALIAS]``), and the signed
+links that let course staff fetch them.
+
+Production points that alias at django-storages' ``S3Storage`` (private
+objects, SigV4, ``file_overwrite=False``); without it, reports go to the local
+file system under ``MEDIA_ROOT/proctoring_results``. Reports are listed from
+the ``Report`` table, never by listing the storage.
 """
 
-import time
-from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+import logging
+import os
 
-from django.core import signing
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, storages
 
 from .conf import app_settings
-from .exceptions import ReportLinkExpired, ReportLinkInvalid
+
+log = logging.getLogger(__name__)
 
 
-# ---------------------------------------------------------------- signed links
+# ---------------------------------------------------------------- report storage
+
+def get_report_storage():
+    """The configured report storage (Django caches it per alias and resets it on ``override_settings``)."""
+    alias = app_settings.STORAGE_ALIAS
+    if alias in getattr(settings, "STORAGES", {}):
+        return storages[alias]
+    return FileSystemStorage(location=os.path.join(settings.MEDIA_ROOT, "proctoring_results"), base_url=None)
+
+
+def is_s3_storage(storage):
+    try:
+        from storages.backends.s3 import S3Storage
+    except ImportError:  # pragma: no cover - django-storages is a dependency, but keep checks import-safe
+        return False
+    return isinstance(storage, S3Storage)
+
+
+def overwrites_files(storage):
+    """
+    True when saving a name that exists would replace the existing object.
+
+    django-storages' S3 backend overwrites by default (``file_overwrite=True``):
+    two reports must never replace each other, so a system check warns (W002).
+    """
+    return is_s3_storage(storage) and bool(getattr(storage, "file_overwrite", False))
+
+
+def delete_quietly(storage, name):
+    """Delete a stored object, logging (without personal data) instead of raising; True when gone."""
+    try:
+        storage.delete(name)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any storage error must not hide the original failure
+        log.warning("Could not delete report object %s from storage: %s", name, type(exc).__name__)
+        return False
+
+
+# ---------------------------------------------------------------- signed links (dashboard; keep when editing)
 # DESIGN.md §8. A link names a report and the user it was made for, signed with
 # the project's SECRET_KEY under a salt of its own, so a token signed for
 # anything else in the project (sessions, password resets) is never accepted.
+
+import time  # noqa: E402  (this section's imports are kept with it)
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime  # noqa: E402
+from datetime import timezone as dt_timezone  # noqa: E402
+
+from django.core import signing  # noqa: E402
+
+from .exceptions import ReportLinkExpired, ReportLinkInvalid  # noqa: E402
 
 LINK_SALT = "proctoring_results.storage.report-link"
 
