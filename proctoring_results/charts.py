@@ -89,6 +89,10 @@ _BAR_H = 20
 _LEGEND_H = 34
 
 
+def _num(value):
+    return f"{value:.1f}"
+
+
 def _truncate(text, limit=32):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -132,13 +136,13 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
             label = ""
             if width >= 8 * len(str(n)) + 6:
                 label = format_html(
-                    '<text x="{:.1f}" y="{}" fill="{}" text-anchor="middle" aria-hidden="true">{}</text>',
-                    offset + width / 2, y + 15, group.text_color, n,
+                    '<text x="{}" y="{}" fill="{}" text-anchor="middle" aria-hidden="true">{}</text>',
+                    _num(offset + width / 2), y + 15, group.text_color, n,
                 )
             segments.append(format_html(
                 '<g class="pr-chart-segment pr-chart-{}"><title>{}</title>'
-                '<rect x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}"></rect>{}</g>',
-                group.key, tooltip, offset, y + 1, width, _BAR_H, group.color, label,
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>{}</g>',
+                group.key, tooltip, _num(offset), y + 1, _num(width), _BAR_H, group.color, label,
             ))
             offset += width
         parts.append(format_html(

@@ -7,6 +7,8 @@ matched by the ``course_key`` converter below and parsed again by the views.
 
 from django.urls import include, path, register_converter
 
+from . import views
+
 
 class CourseKeyConverter:
     """Matches an Open edX course key in a URL path (new style or old slash-separated)."""
@@ -26,4 +28,7 @@ app_name = "proctoring_results"
 
 urlpatterns = [
     path("api/proctoring-results/v1/", include("proctoring_results.rest_api.v1.urls")),
+    path("courses/<course_key:course_id>/instructor/data_download/", views.data_download, name="data_download"),
+    path("proctoring-results/reports/download/<str:token>/", views.ReportDownloadView.as_view(),
+         name="report_download"),
 ]

@@ -1,0 +1,217 @@
+"""
+The instructor dashboard's Data Download page, and the view behind its signed report links.
+
+Both are thin: they parse the course id, check ``api.can_view_course_results``
+and call ``api.py``; the page's live parts talk to ``rest_api/v1/reports.py``.
+"""
+
+import logging
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework.views import APIView
+
+from . import api, charts, storage
+from .conf import app_settings
+from .exceptions import InvalidCourseId, ProctoringResultsError, ReportLinkExpired, ReportLinkInvalid
+
+log = logging.getLogger(__name__)
+
+#: The seed's words, shown when the button is clicked.
+GENERATE_MESSAGE = gettext_lazy(
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
+
+#: How many reports the page lists at first; the REST API can list more.
+PAGE_REPORT_LIMIT = 100
+
+
+def report_download_link(request, report):
+    """An absolute link to ``report`` signed for ``request.user`` now, and when it expires."""
+    link = storage.make_report_link(report.id, request.user.pk)
+    url = request.build_absolute_uri(reverse("proctoring_results:report_download", args=[link.token]))
+    return url, link.expires_at
+
+
+def _message_page(request, status, title, message, course_id=None):
+    """A small page that says what went wrong and where to go next."""
+    return render(request, "proctoring_results/message.html", {
+        "title": title, "message": message, "course_id": course_id,
+    }, status=status)
+
+
+def _dashboard_strings():
+    """Translated strings the page's script shows (no JavaScript i18n build: the server translates)."""
+    return {
+        "noTasks": _("No tasks currently running."),
+        "noReports": _("No reports have been generated for this course yet."),
+        "expired": _("(link expired; getting a new one…)"),
+        "rows": _("%(done)s / %(total)s rows"),
+        "rowsUnknown": _("%(done)s rows"),
+        "seconds": _("%(n)s s"),
+        "minutes": _("%(m)s min %(s)s s"),
+        "requestFailed": _("The request failed (HTTP %(status)s). Please try again."),
+        "networkError": _("The server could not be reached. Retrying…"),
+        "reportReady": _("A new report is ready: %(name)s"),
+        "taskFailed": _("The report could not be created: %(message)s"),
+        "bytes": _("%(n)s bytes"),
+        "kilobytes": _("%(n)s KB"),
+        "megabytes": _("%(n)s MB"),
+    }
+
+
+def data_download(request, course_id):
+    """The Data Download page: Generate button, reports (newest first), Pending Tasks, and the status chart."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        course_key = api.parse_course_id(course_id)
+    except InvalidCourseId as exc:
+        return _message_page(request, 404, _("Course not found"), str(exc))
+    if not api.can_view_course_results(request.user, course_key):
+        return _message_page(
+            request, 403, _("Permission denied"),
+            _("Only the course team can see this course's proctored exam results."),
+        )
+    reports = api.list_reports(course_key)[:PAGE_REPORT_LIMIT]
+    report_rows = []
+    for report in reports:
+        url, expires_at = report_download_link(request, report)
+        report_rows.append({"report": report, "url": url, "expires_at": expires_at})
+    chart_rows = charts.group_counts(api.course_status_counts(course_key))
+    api_base = f"{reverse('proctoring_results:data_download', args=[str(course_key)])}"
+    return render(request, "proctoring_results/data_download.html", {
+        "course_id": str(course_key),
+        "reports": report_rows,
+        "tasks": api.list_report_tasks(course_key, active_only=True),
+        "chart_svg": charts.status_chart_svg(chart_rows),
+        "chart_rows": chart_rows,
+        "chart_groups": charts.GROUPS,
+        "link_expiry_seconds": app_settings.LINK_EXPIRY_SECONDS,
+        "tasks_url": reverse("proctoring_results:v1-report-tasks", args=[str(course_key)]),
+        "reports_url": reverse("proctoring_results:v1-reports", args=[str(course_key)]),
+        "page_url": api_base,
+        "strings": _dashboard_strings(),
+        "generate_message": GENERATE_MESSAGE,
+    })
+
+
+class ReportDownloadView(APIView):
+    """
+    Follow a signed report link (DESIGN.md §8).
+
+    A DRF view only so that scripts can follow links with their API token;
+    browsers use their session. Checks, in order: signed in (else the login
+    page), the signature and age (tampered → 403, expired → 410), the link's
+    user is the caller, the caller may still see the course (roles are
+    re-checked now, not when the link was made). Then the download is
+    recorded and the file served, or redirected to a storage URL that expires
+    no later than the link.
+    """
+
+    permission_classes = []
+
+    def get(self, request, token):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            link = storage.read_report_link(token)
+        except ReportLinkExpired as exc:
+            return _message_page(
+                request, 410, _("This link has expired"),
+                _("Report links expire within %(n)s seconds. Return to the Data Download page to get a new link.")
+                % {"n": app_settings.LINK_EXPIRY_SECONDS},
+                course_id=self._visible_course(request, exc.report_id),
+            )
+        except ReportLinkInvalid:
+            return self._refused(request)
+        if link.user_id != request.user.pk:
+            return self._refused(request, self._visible_course(request, link.report_id))
+        try:
+            report = api.get_report(link.report_id)
+        except (LookupError, ProctoringResultsError):
+            return _message_page(
+                request, 404, _("Report not found"),
+                _("This report no longer exists. Return to the Data Download page for the current reports."),
+            )
+        if not api.can_view_course_results(request.user, report.course_id):
+            return self._refused(request)
+        return self._serve(request, report, link)
+
+    @staticmethod
+    def _visible_course(request, report_id):
+        """The report's course id, only if the caller may see it (so an error page can link back)."""
+        if report_id is None:
+            return None
+        try:
+            report = api.get_report(report_id)
+        except (LookupError, ProctoringResultsError):
+            return None
+        return report.course_id if api.can_view_course_results(request.user, report.course_id) else None
+
+    @staticmethod
+    def _refused(request, course_id=None):
+        return _message_page(
+            request, 403, _("This link cannot be used"),
+            _("This download link is not valid for your account. Return to the Data Download page of your "
+              "course and click the report's link there to get a new one."),
+            course_id=course_id,
+        )
+
+    def _serve(self, request, report, link):
+        report_storage = storage.get_report_storage()
+        seconds_left = int(link.seconds_left)
+        if seconds_left < 1:
+            return _message_page(
+                request, 410, _("This link has expired"),
+                _("Return to the Data Download page to get a new link."), course_id=report.course_id,
+            )
+        remote_url = self._remote_url(report_storage, report, seconds_left)
+        if remote_url is None:
+            try:
+                handle = report_storage.open(report.storage_key, "rb")
+            except (FileNotFoundError, OSError):
+                log.warning("Report %s is listed but its file is missing from storage.", report.id)
+                return _message_page(
+                    request, 404, _("Report file not found"),
+                    _("The file of this report is no longer available. Generate a new report on the Data "
+                      "Download page."), course_id=report.course_id,
+                )
+        api.record_report_download(report, request.user, _client_ip(request))
+        if remote_url is not None:
+            response = HttpResponseRedirect(remote_url)
+        else:
+            response = FileResponse(
+                handle, as_attachment=True, filename=report.file_name, content_type="text/csv; charset=utf-8",
+            )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @staticmethod
+    def _remote_url(report_storage, report, seconds_left):
+        """A presigned URL for storages that make them (S3), valid no longer than the link; None for local files."""
+        try:
+            report_storage.path(report.storage_key)
+            return None  # a local file system: stream it ourselves
+        except NotImplementedError:
+            pass
+        try:
+            return report_storage.url(
+                report.storage_key, expire=seconds_left,
+                parameters={
+                    "ResponseContentDisposition": f'attachment; filename="{report.file_name}"',
+                    "ResponseContentType": "text/csv; charset=utf-8",
+                    "ResponseCacheControl": "no-store",
+                },
+            )
+        except TypeError:
+            return None  # a storage whose url() cannot expire: stream it instead
+
+
+def _client_ip(request):
+    """The address the request came from, as Django sees it (a proxy host sets REMOTE_ADDR correctly)."""
+    return request.META.get("REMOTE_ADDR")
