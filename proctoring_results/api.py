@@ -291,3 +291,196 @@ def record_report_download(report, user, ip_address=None):
         report_id=report.id, course_id=parse_course_id(report.course_id), file_name=report.file_name,
         user=user if user is not None and user.is_authenticated else None, ip_address=ip_address,
     )
+
+
+# ---------------------------------------------------------------- reports
+# The Proctored Exam Results Report pipeline lives in reports.py; these are its doors.
+
+import logging as _logging  # noqa: E402  (this section's imports are kept with it)
+import uuid as _uuid  # noqa: E402
+
+from django.db import IntegrityError as _IntegrityError  # noqa: E402
+
+from . import reports as _reports  # noqa: E402
+from .conf import app_settings as _app_settings  # noqa: E402
+from .data import ReportData, ReportTaskData  # noqa: E402
+from .exceptions import (  # noqa: E402
+    ReportAlreadyRunning, ReportGenerationFailed, ReportNotFound, ReportQueueUnavailable, ReportTaskNotFound,
+)
+from .models import Report as _Report  # noqa: E402
+from .models import ReportTask as _ReportTask  # noqa: E402
+
+_report_log = _logging.getLogger("proctoring_results.reports")
+
+
+def _report_task_data(task):
+    duration = None
+    if task.started_at:
+        duration = ((task.finished_at or timezone.now()) - task.started_at).total_seconds()
+    requester = task.requester if task.requester_id else None
+    return ReportTaskData(
+        id=task.id, course_id=str(task.course_id), report_type=task.report_type,
+        report_type_label=str(_ReportTask.ReportType(task.report_type).label),
+        requester_id=task.requester_id, requester_username=requester.get_username() if requester else None,
+        state=task.state, state_label=str(_ReportTask.State(task.state).label),
+        rows_done=task.rows_done, rows_total=task.rows_total, message=task.message, created=task.created,
+        started_at=task.started_at, finished_at=task.finished_at, duration_seconds=duration,
+    )
+
+
+def _report_data(report):
+    return ReportData(
+        id=report.id, course_id=str(report.course_id), file_name=report.file_name, storage_key=report.storage_key,
+        size_bytes=report.size_bytes, row_count=report.row_count, checksum_sha256=report.checksum_sha256,
+        created=report.created, requester_id=report.requester_id,
+    )
+
+
+def _active_task(course_key):
+    return (_ReportTask.objects.select_related("requester")
+            .filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS,
+                    state__in=_ReportTask.ACTIVE_STATES).first())
+
+
+def _create_report_task(course_id, user, extra_columns):
+    """
+    Insert a queued task; the partial unique constraint makes a concurrent second one fail.
+
+    Raises ``ReportAlreadyRunning`` carrying the active task.
+    """
+    course_key = parse_course_id(course_id)
+    columns = _reports.validate_extra_columns(extra_columns)
+    for _attempt in range(3):
+        existing = _active_task(course_key)
+        if existing is not None:
+            raise ReportAlreadyRunning(_report_task_data(existing))
+        try:
+            with transaction.atomic():
+                return _ReportTask.objects.create(
+                    course_id=course_key, requester=user if user is not None and user.pk else None,
+                    options={"extra_columns": columns} if columns else {},
+                    celery_task_id=str(_uuid.uuid4()),
+                )
+        except _IntegrityError:
+            continue  # another request won the race: report its task (or retry if it already ended)
+    existing = _active_task(course_key)
+    if existing is None:  # pragma: no cover - three lost races in a row
+        raise ReportQueueUnavailable(None, "The report could not be requested. Try again.")
+    raise ReportAlreadyRunning(_report_task_data(existing))
+
+
+def _enqueue(task):
+    """Send the Celery task; on a broker failure fail the task, so none stays queued forever."""
+    from kombu.exceptions import OperationalError as _BrokerError
+
+    from .tasks import generate_proctored_exam_results_report as _celery_task
+
+    options = {"task_id": task.celery_task_id}
+    if _app_settings.REPORT_CELERY_QUEUE:
+        options["queue"] = _app_settings.REPORT_CELERY_QUEUE
+    try:
+        _celery_task.apply_async(
+            args=[task.pk], retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+            **options,
+        )
+    except (_BrokerError, OSError) as exc:
+        _report_log.error("Could not queue report task %s: %s", task.pk, type(exc).__name__)
+        _reports.fail_task(task.pk, "The report could not be queued: the task queue is unavailable. Try again later.")
+        task.refresh_from_db()
+        raise ReportQueueUnavailable(_report_task_data(task)) from None
+
+
+def request_report(course_id, user, *, extra_columns=None):
+    """
+    Ask for a Proctored Exam Results Report; return the queued task.
+
+    The Celery task is sent once the surrounding transaction commits. A second
+    request while one is queued or running raises ``ReportAlreadyRunning``
+    (its ``.task`` is the active one, its message the seed's); an unreachable
+    broker marks the task failed and raises ``ReportQueueUnavailable``.
+    ``extra_columns`` (names from ``reports.EXTRA_COLUMNS``) defaults to the
+    ``REPORT_EXTRA_COLUMNS`` setting; an unknown name raises ``InvalidReportOptions``.
+    """
+    task = _create_report_task(course_id, user, extra_columns)
+    transaction.on_commit(lambda: _enqueue(task))
+    task.refresh_from_db()
+    return _report_task_data(task)
+
+
+def get_report_task(task_id):
+    try:
+        return _report_task_data(_ReportTask.objects.select_related("requester").get(pk=task_id))
+    except (_ReportTask.DoesNotExist, ValueError, TypeError):
+        raise ReportTaskNotFound(f"No report task with id {task_id!r}.") from None
+
+
+def list_report_tasks(course_id, *, active_only=True):
+    """The course's report tasks, newest first; only queued and running ones unless ``active_only=False``."""
+    tasks = _ReportTask.objects.select_related("requester").filter(course_id=parse_course_id(course_id))
+    if active_only:
+        tasks = tasks.filter(state__in=_ReportTask.ACTIVE_STATES)
+    return [_report_task_data(t) for t in tasks.order_by("-created", "-id")]
+
+
+def list_reports(course_id):
+    """The course's generated reports, newest first, from the Report table (never by listing storage)."""
+    reports = _Report.objects.filter(course_id=parse_course_id(course_id)).order_by("-created", "-id")
+    return [_report_data(r) for r in reports]
+
+
+def get_report(report_id):
+    try:
+        return _report_data(_Report.objects.get(pk=report_id))
+    except (_Report.DoesNotExist, ValueError, TypeError):
+        raise ReportNotFound(f"No report with id {report_id!r}.") from None
+
+
+def generate_report_now(task_id):
+    """
+    Build a requested report in this process: the body of the Celery task and of the command.
+
+    Returns the ``ReportData``, or None when there is nothing to do (the task
+    already ended: a redelivered message, or a task failed as stale). Raises
+    ``ReportGenerationFailed`` (message safe to show) after marking the task failed.
+    """
+    task = _reports.claim_task(task_id)
+    if task is None:
+        if not _ReportTask.objects.filter(pk=task_id).exists():
+            raise ReportTaskNotFound(f"No report task with id {task_id!r}.")
+        return None
+    try:
+        report = _reports.run_task(task)
+    except _reports.GenerationError as exc:
+        raise ReportGenerationFailed(get_report_task(task_id), str(exc)) from None
+    return _report_data(report) if report is not None else None
+
+
+def generate_report(course_id, user=None, *, extra_columns=None):
+    """Request and build a report synchronously (the management command); return the ``ReportData``."""
+    task = _create_report_task(course_id, user, extra_columns)
+    report = generate_report_now(task.pk)
+    if report is None:  # pragma: no cover - only if the task was failed as stale while it ran
+        raise ReportGenerationFailed(get_report_task(task.pk), get_report_task(task.pk).message)
+    return report
+
+
+def write_report_csv(course_id, fileobj, *, extra_columns=None):
+    """Write a course's report CSV to a binary file object (no task, no stored file); return the row count."""
+    return _reports.write_csv(
+        parse_course_id(course_id), fileobj, extra_columns=_reports.validate_extra_columns(extra_columns),
+    )
+
+
+def course_has_exams(course_id):
+    return _ProctoredExam.objects.filter(course_id=parse_course_id(course_id)).exists()
+
+
+def fail_stale_report_tasks():
+    """Fail report tasks queued or running past ``REPORT_TASK_TIME_LIMIT_SECONDS``; return how many."""
+    return len(_reports.fail_stale_tasks())
+
+
+def delete_expired_reports():
+    """Delete reports (file and row) older than ``REPORT_RETENTION_DAYS``; return how many."""
+    return _reports.delete_expired()

@@ -50,3 +50,39 @@ class ExamStatusCounts:
     @property
     def total(self):
         return sum(self.by_status.values())
+
+
+@dataclass(frozen=True)
+class ReportTaskData:
+    """One report request as Pending Tasks shows it; ``message`` never holds personal data."""
+
+    id: int
+    course_id: str
+    report_type: str
+    report_type_label: str
+    requester_id: int | None
+    requester_username: str | None
+    state: str
+    state_label: str
+    rows_done: int
+    rows_total: int | None
+    message: str
+    created: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """One generated report file, as listed from the Report table (never by listing the bucket)."""
+
+    id: int
+    course_id: str
+    file_name: str
+    storage_key: str
+    size_bytes: int
+    row_count: int
+    checksum_sha256: str
+    created: datetime
+    requester_id: int | None

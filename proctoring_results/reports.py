@@ -1,0 +1,478 @@
+"""
+The Proctored Exam Results Report: its columns, the CSV, the file name, and
+the pipeline that streams it from the database into report storage.
+
+The columns are defined once, as one queryset whose annotations already
+produce the final text of every cell (status words, UTC timestamps, formula
+neutralisation). PostgreSQL runs that query inside ``COPY ... TO STDOUT`` and
+the bytes are streamed as they come; SQLite iterates the same queryset through
+``csv.writer``. Both give the same bytes for the same data (tested), so the
+fast path and the portable path cannot drift apart.
+"""
+
+import csv
+import hashlib
+import io
+import logging
+import tempfile
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
+from django.core.files import File
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Aggregate, Case, CharField, Count, F, Func, OuterRef, Q, Subquery, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Substr
+from django.db.models.lookups import In
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from . import statuses
+from .conf import app_settings
+from .exceptions import InvalidReportOptions
+from .models import ExamAttempt, Report, ReportTask, Review, ReviewFlag
+from .storage import delete_quietly, get_report_storage
+
+log = logging.getLogger(__name__)
+
+REPORT_NAME = "proctored_exam_results_report"
+
+#: The seed's columns, in the seed's order (proctored_session_results.rst).
+HEADER = (
+    "user_email", "exam_name", "attempt_code", "allowed_time_limit_mins",
+    "is_sample_attempt", "started_at", "completed_at", "status",
+)
+
+#: Opt-in columns, appended after the seed's in this order; never in the default report.
+EXTRA_COLUMNS = ("username", "review_result", "flag_count", "flag_comments", "provider")
+
+#: A text cell starting with one of these is run as a formula by spreadsheets
+#: (OWASP "CSV injection"); the full-width forms are folded to ASCII by some of them.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+#: Rows fetched per round trip on the portable (non-PostgreSQL) path.
+CHUNK_ROWS = 2000
+
+#: Rows buffered before a write to the temporary file on the COPY path.
+COPY_FLUSH_ROWS = 1000
+
+#: ``YYYY-MM-DDTHH:MM:SSZ`` in each database's dialect.
+_PG_TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+_SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_PY_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+# ---------------------------------------------------------------- cell expressions
+
+class UtcTimestampText(Func):
+    """A timestamp as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC; NULL stays NULL (an empty cell)."""
+
+    output_field = TextField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"to_char(({sql}) AT TIME ZONE 'UTC', %s)", (*params, _PG_TIMESTAMP_FORMAT)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Django stores aware datetimes in SQLite as UTC text, which strftime reads.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"strftime(%s, {sql})", (_SQLITE_TIMESTAMP_FORMAT, *params)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotImplementedError(
+            f"The proctored exam results report supports PostgreSQL and SQLite, not {connection.vendor}."
+        )
+
+
+class JoinedText(Aggregate):
+    """The texts of a group joined by a separator (``string_agg`` / ``group_concat``)."""
+
+    output_field = TextField()
+
+    def __init__(self, expression, separator="; ", **extra):
+        super().__init__(expression, Value(separator), **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (expression, separator) = self.get_source_expressions()[:2]
+        sql, params = compiler.compile(expression)
+        sep_sql, sep_params = compiler.compile(separator)
+        function = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+        return f"{function}({sql}, {sep_sql})", (*params, *sep_params)
+
+
+def neutralised(expression):
+    """
+    The cell's text, with a leading ``'`` when a spreadsheet would run it as a formula.
+
+    Empty text becomes NULL, so both writers emit an unquoted empty cell
+    (PostgreSQL's COPY would otherwise quote an empty string as ``""``).
+    """
+    text = NullIf(expression, Value(""), output_field=TextField())
+    return Case(
+        When(In(Substr(expression, 1, 1), list(FORMULA_PREFIXES)), then=Concat(Value("'"), expression)),
+        default=text,
+        output_field=TextField(),
+    )
+
+
+def _status_words():
+    return Case(
+        *[When(status=stored, then=Value(word)) for stored, word in statuses.CSV_WORDS.items()],
+        default=Value(None), output_field=TextField(),
+    )
+
+
+def _review_result_words(outcome):
+    return Case(
+        *[When(In(outcome, [value]), then=Value(str(label))) for value, label in statuses.AttemptStatus.choices],
+        default=Value(None), output_field=TextField(),
+    )
+
+
+def _cell_expressions(extra_columns):
+    """column name -> expression giving that column's final cell text."""
+    cells = {
+        "user_email": neutralised(F("user__email")),
+        "exam_name": neutralised(F("exam__exam_name")),
+        "attempt_code": neutralised(F("attempt_code")),
+        "allowed_time_limit_mins": Cast(F("allowed_time_limit_mins"), TextField()),
+        "is_sample_attempt": Case(
+            When(is_sample_attempt=True, then=Value("True")), default=Value("False"), output_field=TextField(),
+        ),
+        "started_at": UtcTimestampText(F("started_at")),
+        "completed_at": UtcTimestampText(F("completed_at")),
+        "status": _status_words(),
+    }
+    if "username" in extra_columns:
+        cells["username"] = neutralised(F("user__username"))
+    if "review_result" in extra_columns:
+        latest_outcome = Subquery(
+            Review.objects.filter(attempt=OuterRef("pk")).order_by("-received_at", "-id").values("outcome")[:1],
+            output_field=CharField(),
+        )
+        cells["review_result"] = _review_result_words(latest_outcome)
+    if "flag_count" in extra_columns:
+        count = Subquery(
+            ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id")).order_by()
+            .values("review_id").annotate(n=Count("id")).values("n"),
+        )
+        cells["flag_count"] = Cast(Coalesce(count, Value(0)), TextField())
+    if "flag_comments" in extra_columns:
+        # Comments of the latest review's flags, joined with "; ".
+        flags = ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id")).exclude(comment="")
+        comments = Subquery(
+            flags.order_by().values("review_id").annotate(text=JoinedText("comment")).values("text"),
+            output_field=TextField(),
+        )
+        cells["flag_comments"] = neutralised(comments)
+    if "provider" in extra_columns:
+        cells["provider"] = neutralised(F("exam__provider"))
+    return cells
+
+
+def validate_extra_columns(extra_columns):
+    """Return the asked-for extra columns in report order, or raise ``InvalidReportOptions``."""
+    if extra_columns is None:
+        extra_columns = app_settings.REPORT_EXTRA_COLUMNS or []
+    if isinstance(extra_columns, str):
+        extra_columns = [c for c in extra_columns.split(",") if c.strip()]
+    extra_columns = [str(c).strip() for c in extra_columns]
+    unknown = sorted(set(extra_columns) - set(EXTRA_COLUMNS))
+    if unknown:
+        raise InvalidReportOptions(
+            f"Unknown report column(s): {', '.join(unknown)}. Extra columns are: {', '.join(EXTRA_COLUMNS)}."
+        )
+    return [c for c in EXTRA_COLUMNS if c in extra_columns]
+
+
+def columns(extra_columns=()):
+    return (*HEADER, *[c for c in EXTRA_COLUMNS if c in extra_columns])
+
+
+def report_queryset(course_key, extra_columns=()):
+    """
+    The report's rows as a values-list queryset of final cell texts, in report order.
+
+    Ordered by exam, learner, attempt (``proctoring_attempt_report_idx``). Each
+    column is an annotation named ``report_<column>``, defined in column order,
+    so the compiled SELECT lists them in that order on every database.
+    """
+    names = columns(extra_columns)
+    cells = _cell_expressions(names)
+    queryset = ExamAttempt.objects.filter(exam__course_id=course_key)
+    if "flag_count" in names or "flag_comments" in names:
+        queryset = queryset.alias(report_latest_review_id=Subquery(
+            Review.objects.filter(attempt=OuterRef("pk")).order_by("-received_at", "-id").values("id")[:1],
+        ))
+    queryset = queryset.annotate(**{f"report_{name}": cells[name] for name in names})
+    return queryset.order_by("exam_id", "user_id", "id").values_list(*[f"report_{name}" for name in names])
+
+
+def header_bytes(extra_columns=()):
+    return (",".join(columns(extra_columns)) + "\r\n").encode()
+
+
+# ---------------------------------------------------------------- writing the CSV
+
+class _Sink:
+    """A binary file that also computes the size and SHA-256 of what is written."""
+
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data):
+        self.sha256.update(data)
+        self.size += len(data)
+        self.fileobj.write(data)
+
+
+def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=None):
+    """
+    Write the report for a course to a binary file object; return the number of data rows.
+
+    ``on_progress(rows_done, rows_total)`` is called with ``rows_done=0`` once the
+    rows are counted, every ``REPORT_PROGRESS_EVERY_ROWS`` rows, and at the end.
+    Lines end with CRLF (RFC 4180); the text is UTF-8.
+    """
+    queryset = report_queryset(course_key, extra_columns)
+    using = using or router.db_for_read(ExamAttempt)
+    fileobj.write(header_bytes(extra_columns))
+    if connections[using].vendor == "postgresql":
+        return _copy_postgresql(queryset, fileobj, on_progress, using)
+    return _write_portable(queryset, fileobj, on_progress, using)
+
+
+def _progress_step():
+    return max(1, int(app_settings.REPORT_PROGRESS_EVERY_ROWS or 1))
+
+
+def _write_portable(queryset, fileobj, on_progress, using):
+    """Any database Django supports: the same queryset through ``csv.writer``."""
+    step = _progress_step()
+    total = queryset.using(using).count()
+    if on_progress:
+        on_progress(0, total)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    rows = 0
+    for row in queryset.using(using).iterator(chunk_size=CHUNK_ROWS):
+        writer.writerow(row)
+        rows += 1
+        if rows % CHUNK_ROWS == 0:
+            fileobj.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+        if on_progress and rows % step == 0:
+            on_progress(rows, total)
+    fileobj.write(buffer.getvalue().encode())
+    if on_progress:
+        on_progress(rows, rows)
+    return rows
+
+
+def _copy_postgresql(queryset, fileobj, on_progress, using):
+    """
+    PostgreSQL: ``COPY (<the report query>) TO STDOUT`` streamed through psycopg 3.
+
+    The count and the COPY run in one REPEATABLE READ, read-only transaction,
+    so ``rows_total`` and the file agree. Outside a transaction this uses a
+    connection of its own, leaving the default one free to record progress;
+    inside one (a test, a caller's ``atomic``) it reads on the caller's
+    connection and progress is only reported at the end.
+    """
+    step = _progress_step()
+    base = connections[using]
+    sql, params = queryset.query.sql_with_params()
+    count_sql, count_params = queryset.order_by().values_list("pk").query.sql_with_params()
+    own_connection = not base.in_atomic_block
+    conn = connections.create_connection(using) if own_connection else base
+    try:
+        copy_sql = conn.ops.compose_sql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)
+        with conn.cursor() as django_cursor:
+            cursor = django_cursor.cursor  # the psycopg 3 cursor, for cursor.copy()
+            if own_connection:
+                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
+                total = cursor.fetchone()[0]
+                if on_progress and own_connection:
+                    on_progress(0, total)
+                rows = 0
+                pending = []
+                with cursor.copy(copy_sql) as copy:
+                    # The server sends one CopyData message per row, each ending in "\n";
+                    # rows become CRLF-terminated, as csv.writer writes them.
+                    for data in copy:
+                        pending.append(data[:-1])
+                        rows += 1
+                        if len(pending) >= COPY_FLUSH_ROWS:
+                            fileobj.write(b"\r\n".join(pending) + b"\r\n")
+                            pending.clear()
+                        if on_progress and own_connection and rows % step == 0:
+                            on_progress(rows, total)
+                if pending:
+                    fileobj.write(b"\r\n".join(pending) + b"\r\n")
+            finally:
+                if own_connection:
+                    cursor.execute("COMMIT")
+    finally:
+        if own_connection:
+            conn.close()
+    if on_progress:
+        on_progress(rows, rows)
+    return rows
+
+
+# ---------------------------------------------------------------- naming
+
+def course_filename_prefix(course_key):
+    """
+    The course id made safe for file names, as Open edX's ``course_filename_prefix_generator`` does.
+
+    ``course-v1:edX+DemoX+2026`` gives ``edX_DemoX_2026``.
+    """
+    return get_valid_filename("_".join([course_key.org, course_key.course, course_key.run]))
+
+
+def report_file_name(course_key, when):
+    """``{course_id}_proctored_exam_results_report_{datetime}.csv``, the datetime in UTC (Open edX's format)."""
+    stamp = when.astimezone(dt_timezone.utc).strftime("%Y-%m-%d-%H%M")
+    return f"{course_filename_prefix(course_key)}_{REPORT_NAME}_{stamp}.csv"
+
+
+def report_storage_key(course_key, task_id, file_name):
+    """Unique per task, so two reports made in the same minute never share an object."""
+    return f"{course_filename_prefix(course_key)}/{task_id}/{file_name}"
+
+
+# ---------------------------------------------------------------- the pipeline
+
+class GenerationError(Exception):
+    """A report could not be generated; ``str()`` is the short message for Pending Tasks."""
+
+
+def claim_task(task_id):
+    """
+    Mark a queued (or redelivered running) task as running; None when there is nothing to do.
+
+    A redelivered message for a task that already succeeded or failed does
+    nothing, so late acknowledgement can never make a second report.
+    """
+    with transaction.atomic():
+        task = ReportTask.objects.select_for_update().filter(pk=task_id).first()
+        if task is None or task.state not in ReportTask.ACTIVE_STATES:
+            return None
+        task.state = ReportTask.State.RUNNING
+        task.started_at = timezone.now()
+        task.rows_done = 0
+        task.rows_total = None
+        task.message = ""
+        task.save(update_fields=["state", "started_at", "rows_done", "rows_total", "message"])
+    return task
+
+
+def _record_progress(task_id):
+    def on_progress(rows_done, rows_total):
+        ReportTask.objects.filter(pk=task_id, state=ReportTask.State.RUNNING).update(
+            rows_done=rows_done, rows_total=rows_total,
+        )
+    return on_progress
+
+
+def fail_task(task_id, message):
+    """Mark an active task failed with a short message (no personal data)."""
+    return ReportTask.objects.filter(pk=task_id, state__in=ReportTask.ACTIVE_STATES).update(
+        state=ReportTask.State.FAILED, message=message[:500], finished_at=timezone.now(),
+    )
+
+
+def run_task(task):
+    """
+    Build the CSV of a claimed task into a temporary file, store it, and record the Report.
+
+    The object is uploaded only once the file is complete; the Report row and
+    the task's success are committed together, and the object is deleted if
+    that commit fails. Returns the Report, or None when the task was stopped
+    meanwhile (e.g. failed as stale). Raises ``GenerationError`` on failure,
+    after marking the task failed and removing anything stored.
+    """
+    storage = get_report_storage()
+    saved_name = None
+    stage = "reading the course's attempts"
+    try:
+        extra_columns = validate_extra_columns(task.options.get("extra_columns") or [])
+        now = timezone.now()
+        file_name = report_file_name(task.course_id, now)
+        with tempfile.TemporaryFile(prefix="proctoring-report-", suffix=".csv") as tmp:
+            sink = _Sink(tmp)
+            rows = write_csv(task.course_id, sink, extra_columns=extra_columns, on_progress=_record_progress(task.pk))
+            tmp.flush()
+            tmp.seek(0)
+            stage = "storing the file"
+            saved_name = storage.save(report_storage_key(task.course_id, task.pk, file_name), File(tmp, name=file_name))
+        stage = "recording the report"
+        with transaction.atomic():
+            locked = ReportTask.objects.select_for_update().get(pk=task.pk)
+            if locked.state != ReportTask.State.RUNNING:
+                delete_quietly(storage, saved_name)
+                return None
+            report = Report.objects.create(
+                task=locked, course_id=locked.course_id, report_type=locked.report_type, file_name=file_name,
+                storage_key=saved_name, size_bytes=sink.size, row_count=rows,
+                checksum_sha256=sink.sha256.hexdigest(), requester_id=locked.requester_id, created=now,
+            )
+            locked.state = ReportTask.State.SUCCEEDED
+            locked.rows_done = rows
+            locked.rows_total = rows
+            locked.finished_at = timezone.now()
+            locked.message = ""
+            locked.save(update_fields=["state", "rows_done", "rows_total", "finished_at", "message"])
+        return report
+    except Exception as exc:
+        if saved_name is not None:
+            delete_quietly(storage, saved_name)
+        kind = "database error" if isinstance(exc, DatabaseError) else type(exc).__name__
+        if isinstance(exc, InvalidReportOptions):
+            message = f"The report could not be created: {exc}"
+        else:
+            message = f"The report could not be created ({kind} while {stage}). Try again; if it fails again, contact support."
+        # Only the exception's type reaches the log: its text may quote a learner's data.
+        log.error("Report task %s failed while %s: %s", task.pk, stage, type(exc).__name__)
+        fail_task(task.pk, message)
+        raise GenerationError(message) from exc
+
+
+def fail_stale_tasks(now=None):
+    """Fail tasks queued or running longer than ``REPORT_TASK_TIME_LIMIT_SECONDS``; return their ids."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=app_settings.REPORT_TASK_TIME_LIMIT_SECONDS)
+    stale = ReportTask.objects.filter(
+        Q(state=ReportTask.State.QUEUED, created__lt=cutoff)
+        | Q(state=ReportTask.State.RUNNING, started_at__lt=cutoff)
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    if ids:
+        ReportTask.objects.filter(pk__in=ids, state__in=ReportTask.ACTIVE_STATES).update(
+            state=ReportTask.State.FAILED, finished_at=now,
+            message="The report took too long and was stopped. Generate it again.",
+        )
+        log.warning("Failed %d stale report task(s): %s", len(ids), ids)
+    return ids
+
+
+def delete_expired(now=None):
+    """Delete reports older than ``REPORT_RETENTION_DAYS``, file then row; return how many went."""
+    days = app_settings.REPORT_RETENTION_DAYS
+    if days is None:
+        return 0
+    now = now or timezone.now()
+    storage = get_report_storage()
+    deleted = 0
+    for report in Report.objects.filter(created__lt=now - timedelta(days=days)).order_by("created", "id"):
+        # A file that cannot be deleted keeps its row, so the next run tries again.
+        if delete_quietly(storage, report.storage_key):
+            report.delete()
+            deleted += 1
+    return deleted

@@ -1,0 +1,30 @@
+"""
+Celery tasks: thin wrappers around ``api.py``.
+
+Report tasks are acknowledged late and rejected when the worker is lost, so a
+crashed worker's report is delivered again; ``api.generate_report_now`` makes a
+redelivery of a finished task do nothing, and ``Report.task`` being one-to-one
+means a task can never have two reports.
+"""
+
+from celery import shared_task
+
+from . import api
+from .exceptions import ReportGenerationFailed, ReportTaskNotFound
+
+
+@shared_task(
+    name="proctoring_results.generate_proctored_exam_results_report",
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+)
+def generate_proctored_exam_results_report(task_id):
+    try:
+        api.generate_report_now(task_id)
+    except (ReportGenerationFailed, ReportTaskNotFound):
+        # Already recorded on the task (or nothing to record); retrying would fail the same way.
+        pass
+
+
+@shared_task(name="proctoring_results.fail_stale_report_tasks", ignore_result=True)
+def fail_stale_report_tasks():
+    return api.fail_stale_report_tasks()
