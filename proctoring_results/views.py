@@ -164,13 +164,13 @@ class ReportDownloadView(APIView):
 
     def _serve(self, request, report, link):
         report_storage = storage.get_report_storage()
-        seconds_left = int(link.seconds_left)
-        if seconds_left < 1:
+        remote_url = self._remote_url(report_storage, report, int(link.seconds_left))
+        if remote_url == "":
+            # Under a second left: a presigned URL cannot expire by then, so this link is done.
             return _message_page(
                 request, 410, _("This link has expired"),
                 _("Return to the Data Download page to get a new link."), course_id=report.course_id,
             )
-        remote_url = self._remote_url(report_storage, report, seconds_left)
         if remote_url is None:
             try:
                 handle = report_storage.open(report.storage_key, "rb")
@@ -193,12 +193,19 @@ class ReportDownloadView(APIView):
 
     @staticmethod
     def _remote_url(report_storage, report, seconds_left):
-        """A presigned URL for storages that make them (S3), valid no longer than the link; None for local files."""
+        """
+        A presigned URL for storages that make them (S3), valid no longer than the link.
+
+        None means "stream the file ourselves" (local files, or a storage whose
+        URLs cannot expire); an empty string means the link has no whole second left.
+        """
         try:
             report_storage.path(report.storage_key)
             return None  # a local file system: stream it ourselves
         except NotImplementedError:
             pass
+        if seconds_left < 1:
+            return ""
         try:
             return report_storage.url(
                 report.storage_key, expire=seconds_left,

@@ -74,12 +74,18 @@ class CourseView(APIView):
 
 class ReportTasksView(CourseView):
     """
-    ``GET``: the course's active report tasks (Pending Tasks).
+    ``GET``: the course's active report tasks (Pending Tasks); ``?active_only=false`` adds recent ended ones.
     ``POST``: request a Proctored Exam Results Report; 202 with the task, 409 if one is already running.
     """
 
+    #: With ``?active_only=false``, the newest tasks of any state (to read why one failed), at most this many.
+    RECENT_TASKS = 20
+
     def get(self, request, course_id):
-        tasks = api.list_report_tasks(self.course_key, active_only=True)
+        active_only = request.query_params.get("active_only", "true").lower() not in ("false", "0", "no")
+        tasks = api.list_report_tasks(self.course_key, active_only=active_only)
+        if not active_only:
+            tasks = tasks[: self.RECENT_TASKS]
         return Response({"tasks": ReportTaskSerializer(tasks, many=True).data})
 
     def post(self, request, course_id):
