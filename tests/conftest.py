@@ -2,6 +2,9 @@
 
 import pytest
 
+# Real services (S3-compatible server, Celery worker process) as fixtures.
+pytest_plugins = ["tests.services"]
+
 from proctoring_results import api
 
 from .factories import COURSE_ID, ProctoredExamFactory, UserFactory
