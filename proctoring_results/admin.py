@@ -6,8 +6,13 @@ transition check, history), or through the review actions added by the
 review workflow, never by editing the field.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
+from . import api
+from .exceptions import ReviewError
 from .models import (
     AttemptStatusChange, CourseRole, ExamAttempt, ProctoredExam, Report, ReportDownload, ReportTask, Review,
     ReviewFlag,
@@ -47,6 +52,48 @@ class ExamAttemptAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "exam")
     readonly_fields = ("attempt_code", "status", "status_changed_at")
     inlines = [AttemptStatusChangeInline]
+    actions = ["decide_verified", "decide_rejected"]
+
+    @admin.action(description=_("Staff decision: Satisfactory (verified)"), permissions=["change"])
+    def decide_verified(self, request, queryset):
+        return self._staff_decision(request, queryset, "verified", "decide_verified")
+
+    @admin.action(description=_("Staff decision: Unsatisfactory (rejected)"), permissions=["change"])
+    def decide_rejected(self, request, queryset):
+        return self._staff_decision(request, queryset, "rejected", "decide_rejected")
+
+    def _staff_decision(self, request, queryset, status, action):
+        """
+        Confirm a second review or decide an appeal, through ``api.record_staff_decision``.
+
+        A first step asks for the reason; each attempt is then decided on its own,
+        so one that cannot be (wrong status, another course) does not stop the rest.
+        """
+        reason = (request.POST.get("reason") or "").strip()
+        if "apply" not in request.POST or not reason:
+            return TemplateResponse(request, "admin/proctoring_results/examattempt/staff_decision.html", {
+                **self.admin_site.each_context(request),
+                "title": _("Staff decision"), "opts": self.model._meta, "attempts": queryset,
+                "status": status, "status_label": api.AttemptStatus(status).label, "action": action,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME, "reason_missing": "apply" in request.POST,
+            })
+        decided, refused = 0, []
+        for attempt in queryset.select_related("exam"):
+            if not api.can_view_course_results(request.user, attempt.exam.course_id):
+                refused.append(_("%(code)s: you are not course staff of its course.") % {"code": attempt.attempt_code})
+                continue
+            try:
+                api.record_staff_decision(attempt.attempt_code, status, actor=request.user, reason=reason)
+            except ReviewError as exc:
+                refused.append(f"{attempt.attempt_code}: {' '.join(m for ms in exc.errors.values() for m in ms)}")
+            else:
+                decided += 1
+        if decided:
+            self.message_user(request, _("%(count)d attempt(s) set to %(label)s.") % {
+                "count": decided, "label": api.AttemptStatus(status).label}, messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
+        return None
 
 
 class ReviewFlagInline(admin.TabularInline):

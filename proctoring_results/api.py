@@ -23,6 +23,7 @@ from .models import ExamAttempt as _ExamAttempt
 from .models import ProctoredExam as _ProctoredExam
 from .models import ReportDownload as _ReportDownload
 from .permissions import can_view_course_results as _can_view_course_results
+from . import reviews as _reviews
 
 AttemptStatus = statuses.AttemptStatus
 
@@ -291,6 +292,40 @@ def record_report_download(report, user, ip_address=None):
         report_id=report.id, course_id=parse_course_id(report.course_id), file_name=report.file_name,
         user=user if user is not None and user.is_authenticated else None, ip_address=ip_address,
     )
+
+
+# ---------------------------------------------------------------- provider reviews
+
+def get_rule_catalog():
+    """The Online Proctoring Rules in force (built in, plus ``PROCTORING_RESULTS["RULES"]``), as ``RuleData``."""
+    return _reviews.rule_catalog()
+
+
+def record_review(provider, payload):
+    """
+    Record a provider's review (the callback's raw JSON body, or it parsed) and apply its decision.
+
+    Returns a ``ReviewResult``; the same ``(provider, review_id)`` again returns
+    the first outcome with ``duplicate=True`` and changes nothing. Raises
+    ``InvalidReview``, ``AttemptNotFound`` or ``ReviewConflict``, each naming the field.
+    """
+    return _reviews.record_review(provider, payload)
+
+
+def list_attempt_reviews(attempt_code):
+    """The attempt's reviews, oldest first, each with its flags (``ReviewData``)."""
+    return _reviews.list_attempt_reviews(attempt_code)
+
+
+def record_staff_decision(attempt_code, status, *, actor, reason):
+    """
+    Course staff set a reviewed attempt to ``verified`` or ``rejected``, with a reason.
+
+    Confirms a second_review_required attempt, or moves rejected <-> verified on
+    appeal; who and when are kept in the status history. The caller checks
+    ``can_view_course_results(actor, course)`` first.
+    """
+    return _reviews.record_staff_decision(attempt_code, status, actor=actor, reason=reason)
 
 
 # ---------------------------------------------------------------- reports

@@ -5,6 +5,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import SETTING_NAME, app_settings
+from .rules import validate_rules_setting
 
 
 @register(Tags.compatibility)
@@ -36,6 +37,13 @@ def check_settings(app_configs=None, **kwargs):
             f"{SETTING_NAME}['PROVIDERS'] must map each provider name to a dict with a non-empty 'secret'.",
             hint='E.g. {"acme": {"secret": env("ACME_REVIEW_SECRET")}}.',
             id="proctoring_results.E004",
+        ))
+    for problem in validate_rules_setting(app_settings.RULES):
+        errors.append(Error(
+            f"{SETTING_NAME}['RULES']: {problem}",
+            hint='E.g. {"calculator": {"description": "Used a calculator.", "severity": "integrity"}}; '
+                 "see docs/rules.rst.",
+            id="proctoring_results.E006",
         ))
     retention = app_settings.REPORT_RETENTION_DAYS
     if retention is not None and (not isinstance(retention, int) or retention < 1):

@@ -86,3 +86,52 @@ class ReportData:
     checksum_sha256: str
     created: datetime
     requester_id: int | None
+
+
+@dataclass(frozen=True)
+class RuleData:
+    """One Online Proctoring Rule in force: built in, or added or re-graded by settings."""
+
+    code: str
+    description: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class ReviewFlagData:
+    """A flagged rule in a review; ``severity`` is empty for a code the catalog did not know."""
+
+    rule_code: str
+    severity: str
+    comment: str
+    start_seconds: float | None
+    stop_seconds: float | None
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    """One provider review of an attempt; reviews are append-only history."""
+
+    id: int
+    attempt_code: str
+    provider: str
+    review_id: str
+    provider_status: str
+    second_review_requested: bool
+    outcome: str
+    disagreement: str
+    reviewer: str
+    reviewed_at: datetime | None
+    received_at: datetime
+    flags: tuple[ReviewFlagData, ...]
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """What a provider's callback is told: the review's outcome and where the attempt now stands."""
+
+    attempt_code: str
+    review_id: str
+    status: str
+    outcome: str
+    duplicate: bool

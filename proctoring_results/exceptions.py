@@ -90,3 +90,30 @@ class ReportGenerationFailed(ProctoringResultsError):
     def __init__(self, task, message):
         self.task = task
         super().__init__(message)
+
+
+class ReviewError(ProctoringResultsError):
+    """
+    A provider review or a staff decision cannot be accepted.
+
+    ``errors`` maps each offending field (``flags[2].rule``) to messages, so the
+    REST layer can answer ``{"errors": {...}}`` naming the field.
+    """
+
+    def __init__(self, errors):
+        if isinstance(errors, str):
+            errors = {"non_field_errors": [errors]}
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+        super().__init__("; ".join(f"{f}: {' '.join(m)}" for f, m in self.errors.items()))
+
+    @classmethod
+    def on(cls, field, message):
+        return cls({field: [message]})
+
+
+class InvalidReview(ReviewError, ValueError):
+    """The review or decision is malformed: a field is missing, mistyped or out of range."""
+
+
+class ReviewConflict(ReviewError):
+    """The review or decision is well formed but does not fit the attempt's state."""
