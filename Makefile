@@ -32,9 +32,12 @@ docs: $(STAMP) ## build the Sphinx docs, warnings as errors
 	$(PY) -m pip install --quiet -r requirements/doc.txt
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
-quality: $(STAMP) ## Django system checks with the example's production settings
-	cd example && DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
-		../$(PY) manage.py check --deploy --fail-level WARNING
+quality: $(STAMP) ## deploy checks with the example's production settings, and pip-audit of the pins
+	cd example && DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) DJANGO_ALLOWED_HOSTS=lms.example.edu \
+		../$(PY) manage.py check --deploy --fail-level WARNING --settings example.settings_production
+	# Known vulnerabilities in any pinned package fail the build (docs/security.rst).
+	$(VENV)/bin/pip-audit --no-deps --disable-pip --progress-spinner off \
+		-r requirements/test.txt -r requirements/doc.txt
 
 requirements: ## recompile requirements/*.txt from requirements/*.in
 	$(PY) -m pip install --quiet pip-tools

@@ -51,6 +51,13 @@ DEFAULTS = {
     "RULES": {},
     # When True an Unsatisfactory review becomes second_review_required instead of rejected.
     "SECOND_REVIEW_ON_FAILURE": False,
+    # Content-Security-Policy of the app's pages and API (security.py); "{nonce}" is the
+    # per-request nonce for an inline <style>/<script>. None leaves the header to the host.
+    "CONTENT_SECURITY_POLICY": (
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
 }
 
 #: Keys whose values are dotted paths, imported on first use.

@@ -8,6 +8,7 @@ pytest_plugins = ["tests.services"]
 from proctoring_results import api
 
 from .factories import COURSE_ID, ProctoredExamFactory, UserFactory
+from .pii_guard import pii_guard  # noqa: F401  (autouse: no personal data in logs or task messages)
 
 
 @pytest.fixture
