@@ -61,6 +61,25 @@ def check_settings(app_configs=None, **kwargs):
     return errors
 
 
+@register(Tags.compatibility)
+def check_report_storage(app_configs=None, **kwargs):
+    """Two reports must never replace each other, and django-storages' S3Storage overwrites by default."""
+    from .storage import get_report_storage, overwrites_files
+
+    try:
+        storage = get_report_storage()
+    except Exception:  # noqa: BLE001 - a broken STORAGES entry is Django's own check to report
+        return []
+    if not overwrites_files(storage):
+        return []
+    return [Warning(
+        f"The '{app_settings.STORAGE_ALIAS}' storage is an S3Storage with file_overwrite=True: "
+        "a report could replace another one stored under the same name.",
+        hint='Add "file_overwrite": False to its OPTIONS (see docs/reports.rst).',
+        id="proctoring_results.W002",
+    )]
+
+
 @register(Tags.security, deploy=True)
 def check_security_headers(app_configs=None, **kwargs):
     """The app's pages show personal data: they need the no-store / CSP headers of ``security.py``."""
