@@ -18,5 +18,28 @@ class ProctoringResultsConfig(AppConfig):
     verbose_name = _("Proctoring results")
     default_auto_field = "django.db.models.BigAutoField"
 
+    # Open edX's plugin framework (edx-django-utils) reads this through the
+    # ``lms.djangoapp`` entry point in setup.py: it adds the app to the LMS's
+    # INSTALLED_APPS, mounts ``urls.py`` at the site root and runs
+    # ``settings/{common,production}.py:plugin_settings``. The keys are the
+    # plain strings of ``PluginURLs`` / ``PluginSettings``, so nothing from
+    # edx-django-utils or edx-platform is imported here (docs/howto/openedx.rst).
+    plugin_app = {
+        "url_config": {
+            "lms.djangoapp": {
+                "namespace": "proctoring_results",
+                "regex": r"^",
+                "relative_path": "urls",
+            },
+        },
+        "settings_config": {
+            "lms.djangoapp": {
+                "common": {"relative_path": "settings.common"},
+                "production": {"relative_path": "settings.production"},
+            },
+        },
+    }
+
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from . import openedx  # noqa: F401  (registers the Open edX bridge's check)

@@ -1,0 +1,28 @@
+"""
+Defaults for every Open edX LMS environment (``lms.djangoapp``, settings type ``common``).
+
+The LMS's own course roles decide who sees results (``openedx.can_view_exam_results``),
+and report tasks go to the queue the LMS uses for its instructor reports.
+"""
+
+#: The permission bridge this app uses inside an Open edX LMS.
+OPENEDX_PERMISSION_CHECK = "proctoring_results.openedx.can_view_exam_results"
+
+
+def plugin_settings(settings):
+    """Fill in ``PROCTORING_RESULTS`` defaults that suit the LMS, keeping every key the operator set."""
+    values = getattr(settings, "PROCTORING_RESULTS", None)
+    if values is None:
+        values = {}
+    elif not isinstance(values, dict):
+        return  # the app's system check (E001) reports the mistake; do not hide it
+    else:
+        values = dict(values)
+    values.setdefault("PERMISSION_CHECK", OPENEDX_PERMISSION_CHECK)
+    # The LMS sends its own report tasks (grade reports and friends) to this queue,
+    # served by its high-memory workers; ours stream and need little, but operators
+    # already run and watch that queue.
+    routing_key = getattr(settings, "GRADES_DOWNLOAD_ROUTING_KEY", None)
+    if routing_key and "REPORT_CELERY_QUEUE" not in values:
+        values["REPORT_CELERY_QUEUE"] = routing_key
+    settings.PROCTORING_RESULTS = values
