@@ -10,6 +10,7 @@ import logging
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -64,6 +65,7 @@ def _dashboard_strings():
     }
 
 
+@require_safe
 def data_download(request, course_id):
     """The Data Download page: Generate button, reports (newest first), Pending Tasks, and the status chart."""
     if not request.user.is_authenticated:
