@@ -193,3 +193,45 @@ def test_missing_file_is_404_not_500(client, instructor, report):
     response = client.get(link_for(report, instructor))
     assert response.status_code == 404
     assert not ReportDownload.objects.exists()
+
+
+# ---------------------------------------------------------------- S3: a presigned URL that dies with the link
+
+def test_s3_link_redirects_to_a_presigned_url_no_longer_lived_than_the_link(client, instructor, exam, s3_storage):
+    import urllib.parse
+    import urllib.request
+
+    ExamAttemptFactory(exam=exam, status="verified", user=UserFactory(username="zoe", email="zoe@example.edu"))
+    report = api.generate_report(COURSE_ID, instructor)
+    client.force_login(instructor)
+
+    with time_machine.travel(T0, tick=False):
+        url = link_for(report, instructor)
+    with time_machine.travel(T0 + timedelta(seconds=200), tick=False):
+        response = client.get(url)
+    assert response.status_code == 302
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(response["Location"]).query)
+    assert int(query["X-Amz-Expires"][0]) == 100  # the link's remaining life, not the storage's default 300
+    assert "no-store" in response["Cache-Control"]
+    assert ReportDownload.objects.count() == 1
+
+    response = client.get(link_for(report, instructor))
+    assert response.status_code == 302
+    presigned = response["Location"]
+    assert 295 <= int(urllib.parse.parse_qs(urllib.parse.urlsplit(presigned).query)["X-Amz-Expires"][0]) <= 300
+    with urllib.request.urlopen(presigned, timeout=10) as fetched:  # the S3-compatible server on loopback
+        assert fetched.headers["Content-Disposition"] == f'attachment; filename="{report.file_name}"'
+        text = fetched.read().decode("utf-8")
+    assert text.splitlines()[0] == ",".join(SEED_COLUMNS)
+    assert "zoe@example.edu" in text
+
+
+def test_s3_link_with_under_a_second_left_is_expired(client, instructor, exam, s3_storage):
+    report = api.generate_report(COURSE_ID, instructor)
+    client.force_login(instructor)
+    with time_machine.travel(T0, tick=False):
+        url = link_for(report, instructor)
+    with time_machine.travel(T0 + timedelta(seconds=299, milliseconds=500), tick=False):
+        response = client.get(url)
+    assert response.status_code == 410
+    assert not ReportDownload.objects.exists()
