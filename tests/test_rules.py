@@ -135,3 +135,13 @@ def test_bad_rules_setting_is_reported_by_system_check_e006(rules):
 def test_good_rules_setting_passes_the_checks():
     with override_settings(PROCTORING_RESULTS={"RULES": {"calculator": {"description": "Calc.", "severity": "discouraged"}}}):
         assert "proctoring_results.E006" not in check_ids()
+
+
+def test_docs_rules_catalog_matches_the_code():
+    """docs/rules.rst is the catalog's documentation: every built-in rule, with the severity it has."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "rules.rst").read_text()
+    documented = dict(re.findall(r"\* - ``([a-z_]+)``\n\s+- (integrity|discouraged)", text))
+    assert documented == {rule.code: rule.severity for rule in BUILTIN_RULES}
