@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: migrate, load the demo course, then a real Celery worker (on a
-# file-system broker that needs no server) beside the site on 127.0.0.1:8000.
+# file-system broker that needs no server, with the periodic stale-task check)
+# beside the site on 127.0.0.1:8000.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=../.venv/bin/python
@@ -8,7 +9,7 @@ mkdir -p var
 $PY manage.py migrate --noinput
 $PY manage.py load_demo_course
 ../.venv/bin/celery -A example worker --loglevel=INFO --concurrency=1 --without-heartbeat --without-gossip \
-    --without-mingle > var/worker.log 2>&1 &
+    --without-mingle --beat --schedule var/celerybeat-schedule > var/worker.log 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
 echo "Celery worker running (pid $WORKER, log example/var/worker.log)."

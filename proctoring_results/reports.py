@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import tempfile
+import uuid
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
@@ -343,8 +344,13 @@ def report_file_name(course_key, when):
 
 
 def report_storage_key(course_key, task_id, file_name):
-    """Unique per task, so two reports made in the same minute never share an object."""
-    return f"{course_filename_prefix(course_key)}/{task_id}/{file_name}"
+    """
+    Unique per task, so two reports made in the same minute never share an object.
+
+    The random part keeps keys unique even if task ids restart (a database
+    restored from a backup, a test database) while old objects remain.
+    """
+    return f"{course_filename_prefix(course_key)}/{task_id}-{uuid.uuid4().hex[:12]}/{file_name}"
 
 
 # ---------------------------------------------------------------- the pipeline

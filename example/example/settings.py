@@ -135,6 +135,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic check (run `celery beat`, or the worker with --beat): fail report tasks stuck
+# past REPORT_TASK_TIME_LIMIT_SECONDS, e.g. after a worker crash, so a new report can be requested.
+CELERY_BEAT_SCHEDULE = {
+    "proctoring-results-fail-stale-report-tasks": {
+        "task": "proctoring_results.fail_stale_report_tasks",
+        "schedule": 300.0,
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,16 @@
+"""Fail report tasks stuck queued or running, so the course can request a new report."""
+
+from django.core.management.base import BaseCommand
+
+from proctoring_results import api
+
+
+class Command(BaseCommand):
+    help = (
+        "Mark report tasks queued or running longer than REPORT_TASK_TIME_LIMIT_SECONDS as failed "
+        "(e.g. after a worker crash). The periodic Celery task of the same name does the same."
+    )
+
+    def handle(self, **options):
+        count = api.fail_stale_report_tasks()
+        self.stdout.write(f"Failed {count} stale report task(s).")

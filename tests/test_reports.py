@@ -1,0 +1,412 @@
+"""The Proctored Exam Results Report: its CSV, its name, its storage, and every way it can fail."""
+
+import csv
+import hashlib
+import io
+import os
+import threading
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+import time_machine
+from django.core.checks import run_checks
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from example import celery_app
+from proctoring_results import api, reports, tasks
+from proctoring_results.exceptions import (
+    InvalidReportOptions, ReportAlreadyRunning, ReportGenerationFailed, ReportQueueUnavailable,
+)
+from proctoring_results.models import ExamAttempt, Report, ReportTask, Review, ReviewFlag
+from proctoring_results.statuses import CSV_WORDS, AttemptStatus
+from proctoring_results.storage import get_report_storage
+
+from .factories import COURSE_ID, OTHER_COURSE_ID, ExamAttemptFactory, ProctoredExamFactory, UserFactory
+from .services import free_port, s3_keys, s3_storage_config
+
+HEADER = "user_email,exam_name,attempt_code,allowed_time_limit_mins,is_sample_attempt,started_at,completed_at,status"
+PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+T0 = datetime(2026, 3, 1, 9, 30, 15, 987654, tzinfo=dt_timezone.utc)
+
+
+def neutral(text):
+    return "'" + text if text[:1] in PREFIXES else text
+
+
+def stamp(value):
+    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def expected_rows(course_id=COURSE_ID):
+    """What the database says, computed here in Python, independently of the report's SQL."""
+    attempts = ExamAttempt.objects.filter(exam__course_id=course_id).select_related("exam", "user")
+    return [
+        [neutral(a.user.email), neutral(a.exam.exam_name), a.attempt_code, str(a.allowed_time_limit_mins),
+         str(a.is_sample_attempt), stamp(a.started_at), stamp(a.completed_at), CSV_WORDS[a.status]]
+        for a in attempts.order_by("exam_id", "user_id", "id")
+    ]
+
+
+def expected_bytes(rows):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER.split(","))
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def report_bytes(course_id=COURSE_ID, **kwargs):
+    out = io.BytesIO()
+    api.write_report_csv(course_id, out, **kwargs)
+    return out.getvalue()
+
+
+def parse(data):
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def stored_bytes(report):
+    with get_report_storage().open(report.storage_key) as fh:
+        return fh.read()
+
+
+@pytest.fixture
+def course(db):
+    """A course with awkward names, every status, practice attempts, and missing times."""
+    midterm = ProctoredExamFactory(exam_name='Midterm, "part 1"\nwith a newline')
+    final = ProctoredExamFactory(exam_name="=SUM(A1:A9) — final ✓")
+    practice = ProctoredExamFactory(exam_name="Übung 練習", is_practice_exam=True, time_limit_mins=30)
+    people = [
+        UserFactory(username="ann", email="ann@example.edu"),
+        UserFactory(username="bob", email='"bob, jr"@example.edu'),
+        UserFactory(username="zoë", email="zoë@exämple.edu"),
+        UserFactory(username="eve", email="+eve@example.edu"),
+        UserFactory(username="fw", email="＠fullwidth@example.edu"),
+        UserFactory(username="noemail", email=""),
+    ]
+    statuses = list(AttemptStatus)
+    n = 0
+    for exam in (final, midterm, practice):
+        for person in reversed(people):
+            status = statuses[n % len(statuses)]
+            started = T0 + timedelta(minutes=n) if status != AttemptStatus.CREATED else None
+            completed = started + timedelta(minutes=45, seconds=30) if started and n % 3 else None
+            ExamAttemptFactory(
+                exam=exam, user=person, status=status, started_at=started, completed_at=completed,
+                allowed_time_limit_mins=exam.time_limit_mins + n,
+            )
+            n += 1
+    ExamAttemptFactory(exam=ProctoredExamFactory(course_id=OTHER_COURSE_ID, exam_name="Elsewhere"))
+    return {"exams": [midterm, final, practice], "people": people}
+
+
+# ---------------------------------------------------------------- the CSV
+
+def test_csv_matches_the_database_field_by_field(course):
+    data = report_bytes()
+    rows = parse(data)
+    assert rows[0] == HEADER.split(",")
+    assert rows[1:] == expected_rows()
+    assert len(rows) - 1 == 18  # the other course's attempt is not in it
+    assert data == expected_bytes(expected_rows())
+
+
+def test_csv_is_utf8_with_crlf_rfc4180_quoting_and_empty_cells_for_none(course):
+    data = report_bytes()
+    assert data.startswith((HEADER + "\r\n").encode())
+    assert data.endswith(b"\r\n")
+    text = data.decode("utf-8")
+    assert '"Midterm, ""part 1""\nwith a newline"' in text
+    assert '"""bob, jr""@example.edu"' in text
+    assert "zoë@exämple.edu" in text and "Übung 練習" in text
+    assert "None" not in text and "null" not in text.lower()
+    started_missing = [r for r in parse(data)[1:] if r[7] == "created"]
+    assert started_missing and all(r[5] == "" and r[6] == "" for r in started_missing)
+    assert {r[4] for r in parse(data)[1:]} == {"True", "False"}
+    assert all(r[5] == "" or (r[5].endswith("Z") and len(r[5]) == 20) for r in parse(data)[1:])
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised(course):
+    rows = parse(report_bytes())[1:]
+    names = {r[1] for r in rows}
+    emails = {r[0] for r in rows}
+    assert "'=SUM(A1:A9) — final ✓" in names
+    assert "'+eve@example.edu" in emails and "'＠fullwidth@example.edu" in emails
+    assert "ann@example.edu" in emails  # ordinary text is left alone
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_every_formula_prefix_is_neutralised(db, prefix):
+    ExamAttemptFactory(exam=ProctoredExamFactory(exam_name=f"{prefix}cmd|' /C calc'!A0"))
+    [row] = parse(report_bytes())[1:]
+    assert row[1] == f"'{prefix}cmd|' /C calc'!A0"
+
+
+def test_rows_are_ordered_by_exam_then_learner(course):
+    rows = parse(report_bytes())[1:]
+    attempts = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).order_by("exam_id", "user_id", "id")
+    assert [r[2] for r in rows] == [a.attempt_code for a in attempts]
+
+
+def test_status_column_uses_the_seed_words(course):
+    words = {r[7] for r in parse(report_bytes())[1:]}
+    assert words == {"created", "ready to start", "started", "timed out", "completed", "submitted",
+                     "second review required", "verified", "rejected", "error"}
+
+
+def test_a_course_without_attempts_gives_the_header_only(db):
+    ProctoredExamFactory()
+    assert report_bytes() == (HEADER + "\r\n").encode()
+
+
+def test_timestamps_are_utc_and_truncated_to_the_second(db):
+    local = datetime(2026, 7, 1, 23, 59, 59, 999999, tzinfo=dt_timezone(timedelta(hours=-7)))
+    ExamAttemptFactory(started_at=local, completed_at=local + timedelta(hours=1), status=AttemptStatus.COMPLETED)
+    [row] = parse(report_bytes())[1:]
+    assert row[5:7] == ["2026-07-02T06:59:59Z", "2026-07-02T07:59:59Z"]
+
+
+def test_extra_columns_are_opt_in(course):
+    attempt = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).order_by("exam_id", "user_id", "id").first()
+    review = Review.objects.create(
+        attempt=attempt, provider="acme", review_id="r1", provider_status="violation", outcome="rejected",
+        raw_payload={},
+    )
+    ReviewFlag.objects.create(review=review, rule_code="second_computer", comment="=looked at a laptop")
+    ReviewFlag.objects.create(review=review, rule_code="music", comment="radio on")
+    assert parse(report_bytes())[0] == HEADER.split(",")  # never by default
+    rows = parse(report_bytes(extra_columns=["flag_count", "username", "provider", "review_result", "flag_comments"]))
+    assert rows[0] == HEADER.split(",") + ["username", "review_result", "flag_count", "flag_comments", "provider"]
+    first = rows[1]
+    assert first[8] == attempt.user.username
+    assert first[9] == "Unsatisfactory"
+    assert first[10] == "2"
+    assert first[11] in ("'=looked at a laptop; radio on", "radio on; =looked at a laptop")
+    assert first[12] == "test-provider"
+    others = rows[2:]
+    assert all(r[9] == "" and r[10] == "0" and r[11] == "" for r in others)
+    with override_settings(PROCTORING_RESULTS={"REPORT_EXTRA_COLUMNS": ["username"]}):
+        assert parse(report_bytes())[0] == HEADER.split(",") + ["username"]
+
+
+def test_an_unknown_extra_column_is_a_clear_error(db):
+    with pytest.raises(InvalidReportOptions, match="Unknown report column\\(s\\): password"):
+        api.request_report(COURSE_ID, None, extra_columns=["username", "password"])
+    assert not ReportTask.objects.exists()
+
+
+def test_queries_do_not_grow_with_the_course(db):
+    def count_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            report_bytes(extra_columns=list(reports.EXTRA_COLUMNS))
+        return len(ctx.captured_queries)
+
+    exam = ProctoredExamFactory()
+    ExamAttemptFactory.create_batch(3, exam=exam)
+    few = count_queries()
+    ExamAttemptFactory.create_batch(60, exam=exam)
+    assert count_queries() == few
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_copy_and_the_portable_writer_give_the_same_bytes(course):
+    """The fast path (COPY) and the portable path (csv.writer) read one query definition."""
+    copied, portable = io.BytesIO(), io.BytesIO()
+    key = api.parse_course_id(COURSE_ID)
+    extra = list(reports.EXTRA_COLUMNS)
+    for fileobj, writer in ((copied, reports._copy_postgresql), (portable, reports._write_portable)):
+        fileobj.write(reports.header_bytes(extra))
+        assert writer(reports.report_queryset(key, extra), fileobj, None, "default") == 18
+    assert copied.getvalue() == portable.getvalue()
+
+
+# ---------------------------------------------------------------- naming and storage
+
+def test_file_name_follows_open_edx():
+    key = api.parse_course_id("course-v1:Org+Course+Run")
+    when = datetime(2026, 1, 2, 23, 5, tzinfo=dt_timezone(timedelta(hours=-5)))
+    assert reports.report_file_name(key, when) == "Org_Course_Run_proctored_exam_results_report_2026-01-03-0405.csv"
+    assert reports.course_filename_prefix(api.parse_course_id("course-v1:Org+CS~101.x+2026_T1")) \
+        == "Org_CS101.x_2026_T1"
+
+
+def test_generated_report_is_stored_listed_and_checksummed(course, instructor):
+    task = api.request_report(COURSE_ID, instructor)
+    assert task.state == "queued" and task.requester_username == "instructor"
+    report = api.generate_report_now(task.id)
+    data = stored_bytes(report)
+    assert data == expected_bytes(expected_rows())
+    assert report.size_bytes == len(data) and report.row_count == 18
+    assert report.checksum_sha256 == hashlib.sha256(data).hexdigest()
+    assert report.file_name.startswith("TestX_Proctoring_2026_proctored_exam_results_report_")
+    assert report.requester_id == instructor.id
+    done = api.get_report_task(task.id)
+    assert (done.state, done.rows_done, done.rows_total) == ("succeeded", 18, 18)
+    assert done.duration_seconds is not None and done.finished_at >= done.started_at
+    assert api.list_reports(COURSE_ID) == [report]
+    assert api.list_report_tasks(COURSE_ID) == []
+    assert [t.id for t in api.list_report_tasks(COURSE_ID, active_only=False)] == [task.id]
+
+
+def test_two_reports_in_the_same_minute_never_overwrite_each_other(course):
+    with time_machine.travel(T0, tick=False):
+        first = api.generate_report(COURSE_ID)
+        ExamAttemptFactory(exam=course["exams"][0])
+        second = api.generate_report(COURSE_ID)
+    assert first.file_name == second.file_name  # Open edX's minute resolution...
+    assert first.storage_key != second.storage_key  # ...but one object per report
+    assert parse(stored_bytes(first))[1:] != parse(stored_bytes(second))[1:]
+    assert [r.id for r in api.list_reports(COURSE_ID)] == [second.id, first.id]  # newest first
+
+
+def test_a_second_request_gets_the_running_task_and_the_seed_message(db, instructor):
+    first = api.request_report(COURSE_ID, instructor)
+    with pytest.raises(ReportAlreadyRunning) as caught:
+        api.request_report(COURSE_ID, UserFactory())
+    assert str(caught.value) == ("The proctored exam results report is being created. "
+                                 "To view the status of the report, see Pending Tasks below.")
+    assert caught.value.task.id == first.id
+    assert ReportTask.objects.count() == 1
+    api.request_report(OTHER_COURSE_ID, instructor)  # another course is independent
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_requests_make_one_task(instructor):
+    """Two clicks at the same moment, on two connections: the database constraint lets one through."""
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def click():
+        try:
+            barrier.wait()
+            with override_settings(PROCTORING_RESULTS={"REPORT_CELERY_QUEUE": "not-consumed-by-tests"}):
+                outcomes.append(("task", api.request_report(COURSE_ID, instructor).id))
+        except ReportAlreadyRunning as exc:
+            outcomes.append(("running", exc.task.id))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(kind for kind, _ in outcomes) == ["running", "task"]
+    assert len({task_id for _, task_id in outcomes}) == 1
+    assert ReportTask.objects.count() == 1
+
+
+def test_an_unreachable_broker_fails_the_task_with_a_clear_message(
+        db, instructor, django_capture_on_commit_callbacks, monkeypatch):
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    saved = celery_app.conf.broker_url
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)  # Celery reads this variable before its settings
+    celery_app.conf.broker_url = dead
+    celery_app._pool = None  # the next send opens a connection to the new URL
+    celery_app.amqp._producer_pool = None
+    try:
+        with pytest.raises(ReportQueueUnavailable) as caught:
+            with django_capture_on_commit_callbacks(execute=True):
+                api.request_report(COURSE_ID, instructor)
+    finally:
+        monkeypatch.undo()
+        celery_app.conf.broker_url = saved
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+    assert "task queue is unavailable" in str(caught.value)
+    task = api.get_report_task(caught.value.task.id)
+    assert task.state == "failed" and "task queue is unavailable" in task.message
+    api.request_report(COURSE_ID, instructor)  # the failed task does not block a new request
+
+
+def test_a_storage_failure_fails_the_task_and_stores_nothing(course, s3_server, s3_client, instructor):
+    broken = s3_storage_config(s3_server, bucket_name="no-such-bucket")
+    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                                     "proctoring_results": broken}):
+        task = api.request_report(COURSE_ID, instructor)
+        with pytest.raises(ReportGenerationFailed) as caught:
+            api.generate_report_now(task.id)
+    failed = api.get_report_task(task.id)
+    assert failed.state == "failed" and failed.finished_at
+    assert failed.message == str(caught.value)
+    assert "storing the file" in failed.message
+    assert "@" not in failed.message and "Midterm" not in failed.message
+    assert api.list_reports(COURSE_ID) == []
+    assert s3_keys(s3_client) == []
+
+
+def test_a_redelivered_task_does_nothing_the_second_time(course, instructor):
+    task = api.request_report(COURSE_ID, instructor)
+    tasks.generate_proctored_exam_results_report(task.id)
+    tasks.generate_proctored_exam_results_report(task.id)  # late ack: the message came again
+    assert Report.objects.count() == 1
+    assert api.get_report_task(task.id).state == "succeeded"
+
+
+def test_a_stale_task_is_failed_and_a_new_request_is_possible(db, instructor):
+    stuck = api.request_report(COURSE_ID, instructor)
+    assert api.fail_stale_report_tasks() == 0
+    with time_machine.travel(datetime.now(dt_timezone.utc) + timedelta(hours=2)):
+        assert api.fail_stale_report_tasks() == 1
+    failed = api.get_report_task(stuck.id)
+    assert failed.state == "failed" and "took too long" in failed.message
+    assert api.generate_report_now(stuck.id) is None  # its message arriving late does nothing
+    assert api.request_report(COURSE_ID, instructor).id != stuck.id
+
+
+def stored_files():
+    location = get_report_storage().location
+    return sorted(os.path.join(d, f) for d, _, files in os.walk(location) for f in files)
+
+
+def test_a_task_failed_as_stale_while_running_leaves_no_report(course, instructor):
+    before = stored_files()
+    task = api.request_report(COURSE_ID, instructor)
+    claimed = reports.claim_task(task.id)
+    reports.fail_task(task.id, "The report took too long and was stopped. Generate it again.")
+    assert reports.run_task(claimed) is None
+    assert api.list_reports(COURSE_ID) == []
+    assert stored_files() == before
+    assert api.get_report_task(task.id).state == "failed"
+
+
+def test_expired_reports_are_deleted_file_and_row(course):
+    with time_machine.travel(T0, tick=False):
+        old = api.generate_report(COURSE_ID)
+    new = api.generate_report(COURSE_ID)
+    storage = get_report_storage()
+    with override_settings(PROCTORING_RESULTS={"REPORT_RETENTION_DAYS": 30}):
+        with time_machine.travel(datetime.now(dt_timezone.utc) + timedelta(days=1)):
+            assert api.delete_expired_reports() == 1
+    assert [r.id for r in api.list_reports(COURSE_ID)] == [new.id]
+    assert not storage.exists(old.storage_key) and storage.exists(new.storage_key)
+    with override_settings(PROCTORING_RESULTS={"REPORT_RETENTION_DAYS": None}):
+        assert api.delete_expired_reports() == 0
+
+
+# ---------------------------------------------------------------- S3 and the system check
+
+def test_report_in_s3_is_private_and_matches_the_database(course, s3_storage, instructor):
+    report = api.generate_report(COURSE_ID, instructor)
+    assert s3_keys(s3_storage) == [f"proctoring-results/{report.storage_key}"]
+    body = s3_storage.get_object(Bucket="proctoring-results", Key=f"proctoring-results/{report.storage_key}")
+    data = body["Body"].read()
+    assert parse(data)[1:] == expected_rows() and len(data) == report.size_bytes
+    grants = s3_storage.get_object_acl(Bucket="proctoring-results", Key=f"proctoring-results/{report.storage_key}")
+    assert all("AllUsers" not in str(g.get("Grantee", {}).get("URI", "")) for g in grants["Grants"])
+
+
+def test_w002_warns_when_s3_storage_would_overwrite(s3_server):
+    def ids():
+        return {m.id for m in run_checks()}
+
+    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                                     "proctoring_results": s3_storage_config(s3_server, file_overwrite=True)}):
+        assert "proctoring_results.W002" in ids()
+    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                                     "proctoring_results": s3_storage_config(s3_server)}):
+        assert "proctoring_results.W002" not in ids()
