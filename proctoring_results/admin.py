@@ -44,6 +44,21 @@ class AttemptStatusChangeInline(admin.TabularInline):
         return False
 
 
+class ReviewInline(admin.TabularInline):
+    """The attempt's provider reviews, oldest first, for staff deciding a second review or an appeal."""
+
+    model = Review
+    extra = 0
+    can_delete = False
+    fields = ("review_id", "provider", "provider_status", "second_review_requested", "outcome", "disagreement",
+              "reviewed_at", "received_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ExamAttempt)
 class ExamAttemptAdmin(admin.ModelAdmin):
     list_display = ("attempt_code", "exam", "user", "status", "started_at", "completed_at")
@@ -51,7 +66,7 @@ class ExamAttemptAdmin(admin.ModelAdmin):
     search_fields = ("attempt_code", "external_id")
     raw_id_fields = ("user", "exam")
     readonly_fields = ("attempt_code", "status", "status_changed_at")
-    inlines = [AttemptStatusChangeInline]
+    inlines = [AttemptStatusChangeInline, ReviewInline]
     actions = ["decide_verified", "decide_rejected"]
 
     @admin.action(description=_("Staff decision: Satisfactory (verified)"), permissions=["change"])
@@ -117,6 +132,12 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_add_permission(self, request):
+        return False  # reviews come from providers, through the signed callback
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # append-only history
 
 
 @admin.register(ReportTask)

@@ -184,3 +184,17 @@ def test_admin_action_respects_course_roles(client, settings):
 def only_course_roles(user, course_key):
     """A host's permission check that ignores global staff."""
     return user.proctoring_course_roles.filter(course_id=course_key).exists()
+
+
+def test_admin_shows_an_attempts_reviews_and_keeps_them_append_only(admin_client):
+    attempt = make_attempt(status="submitted")
+    api.record_review("test-provider", {"attempt_code": attempt.attempt_code, "review_id": "r-admin",
+                                        "status": "passed", "flags": [{"rule": "music_or_tv"}]})
+    page = admin_client.get(reverse("admin:proctoring_results_examattempt_change", args=[attempt.pk]))
+    assert page.status_code == 200 and "r-admin" in page.content.decode()
+    review = attempt.reviews.get()
+    assert admin_client.get(reverse("admin:proctoring_results_review_change", args=[review.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:proctoring_results_review_add")).status_code == 403
+    assert admin_client.post(reverse("admin:proctoring_results_review_delete", args=[review.pk]),
+                             {"post": "yes"}).status_code == 403
+    assert attempt.reviews.count() == 1

@@ -2,8 +2,8 @@
 Post one signed review to proctoring_results, as a proctoring provider does (docs/providers.rst).
 
 Usage: python post_review.py BASE_URL ATTEMPT_CODE
-(reads PROVIDER and SECRET from the environment; the example site's are
-demo-provider / demo-provider-secret).
+(reads PROVIDER, SECRET and REVIEW_ID from the environment; the example
+site's provider is demo-provider / demo-provider-secret).
 """
 
 import hashlib
@@ -45,7 +45,7 @@ if __name__ == "__main__":
     status, answer = post_review(base_url, os.environ.get("PROVIDER", "demo-provider"),
                                  os.environ.get("SECRET", "demo-provider-secret"), {
         "attempt_code": attempt_code,
-        "review_id": "rev-2026-0001",
+        "review_id": os.environ.get("REVIEW_ID", "rev-2026-0001"),
         "status": "passed",
         "flags": [{"rule": "music_or_tv", "comment": "Radio audible", "start": 125.0, "stop": 190.5}],
         "reviewer": "Reviewer 17",
