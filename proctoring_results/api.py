@@ -519,3 +519,22 @@ def fail_stale_report_tasks():
 def delete_expired_reports():
     """Delete reports (file and row) older than ``REPORT_RETENTION_DAYS``; return how many."""
     return _reports.delete_expired()
+
+
+# ---------------------------------------------------------------- import from edx-proctoring (keep when editing)
+
+def import_edx_proctoring(database="default", *, batch_size=1000, dry_run=False, resume=False,
+                          match_users_by="id", status_overrides=(), progress=None):
+    """
+    Copy exams, attempts, reviews and review comments from edx-proctoring's tables in ``database``.
+
+    Idempotent and resumable (``importers.py``); returns an ``ImportSummary`` of
+    counts, and raises ``InvalidImportSource`` before writing anything when the
+    source or the options are wrong. ``progress(kind, counts)`` is called after each batch.
+    """
+    from . import importers as _importers
+
+    return _importers.import_edx_proctoring(
+        database, batch_size=batch_size, dry_run=dry_run, resume=resume, match_users_by=match_users_by,
+        status_overrides=_importers.parse_status_overrides(status_overrides), progress=progress,
+    )

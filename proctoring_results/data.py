@@ -135,3 +135,26 @@ class ReviewResult:
     status: str
     outcome: str
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What an edx-proctoring import did with one kind of row (see ``importers.py``)."""
+
+    kind: str
+    read: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: dict[str, int]  # reason -> rows
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """The result of one edx-proctoring import run; a dry run counts what it would have written."""
+
+    database: str
+    dry_run: bool
+    resume: bool
+    counts: tuple[ImportCounts, ...]
+    unknown_statuses: dict[str, int]  # edx-proctoring status -> attempts mapped to error

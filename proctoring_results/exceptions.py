@@ -117,3 +117,7 @@ class InvalidReview(ReviewError, ValueError):
 
 class ReviewConflict(ReviewError):
     """The review or decision is well formed but does not fit the attempt's state."""
+
+
+class InvalidImportSource(ProctoringResultsError, ValueError):
+    """The edx-proctoring import cannot start: unknown database alias, missing tables, or bad options."""

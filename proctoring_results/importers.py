@@ -1,0 +1,552 @@
+"""
+Copy edx-proctoring's exams, attempts, reviews and review comments into this app.
+
+An Open edX site that ran edx-proctoring keeps its data in edx-proctoring's
+tables. This module reads them with plain SQL from any database alias (so
+edx-proctoring need not be installed) and writes this app's models:
+
+=======================================================  ==========================================
+edx-proctoring table                                     becomes
+=======================================================  ==========================================
+``proctoring_proctoredexam``                             ``ProctoredExam``, keyed on (course, content id)
+``proctoring_proctoredexamstudentattempt``               ``ExamAttempt``, keyed on the attempt code
+``proctoring_proctoredexamstudentallowance``             extra minutes, when an attempt has no time limit
+``proctoring_proctoredexamsoftwaresecurereview``         ``Review``, keyed on ``edx-proctoring:<review id>``
+``proctoring_proctoredexamstudentattemptcomment``        ``ReviewFlag`` of that review
+=======================================================  ==========================================
+
+edx-proctoring has seventeen attempt statuses; ``STATUS_MAP`` sends each to the
+nearest of the seed's ten (docs/howto/import_edx_proctoring.rst argues each
+line), and the original status is kept in the attempt's status history.
+
+The import is idempotent (running it twice changes nothing the second time)
+and resumable: it reads each table in id order, in batches, and commits each
+batch on its own, so an interrupted run loses at most one batch; ``resume``
+then skips rows already imported instead of refreshing them.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.contrib.auth import get_user_model
+from django.db import connections, transaction
+from django.utils.dateparse import parse_datetime
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey
+
+from . import rules
+from .data import ImportCounts, ImportSummary
+from .exceptions import InvalidImportSource
+from .models import MAX_TIME_LIMIT_MINS, AttemptStatusChange, ExamAttempt, ProctoredExam, Review, ReviewFlag
+from .statuses import AttemptStatus
+
+log = logging.getLogger(__name__)
+
+S = AttemptStatus
+
+#: edx-proctoring attempt status -> the nearest of the seed's ten.
+STATUS_MAP = {
+    "eligible": S.CREATED,  # eligible for credit, nothing started
+    "created": S.CREATED,
+    "download_software_clicked": S.CREATED,  # installing the software; not ready yet
+    "ready_to_start": S.READY_TO_START,
+    "started": S.STARTED,
+    "ready_to_submit": S.COMPLETED,  # ended the exam, not yet confirmed the submission
+    "declined": S.COMPLETED,  # took the exam without proctoring: nothing to review
+    "timed_out": S.TIMED_OUT,
+    "submitted": S.SUBMITTED,
+    "second_review_required": S.SECOND_REVIEW_REQUIRED,
+    "verified": S.VERIFIED,
+    "rejected": S.REJECTED,
+    "error": S.ERROR,
+    "expired": S.TIMED_OUT,  # the course ended before the learner finished
+    "onboarding_reset": S.CREATED,  # onboarding to be taken again
+    "onboarding_missing": S.CREATED,  # blocked before starting: no onboarding yet
+    "onboarding_pending": S.CREATED,  # blocked before starting: onboarding under review
+    "onboarding_failed": S.ERROR,  # blocked: onboarding failed
+    "onboarding_expired": S.ERROR,  # blocked: onboarding expired
+}
+
+#: Status given to an attempt whose edx-proctoring status is none of the above.
+UNKNOWN_STATUS = S.ERROR
+
+#: edx-proctoring review status (SoftwareSecure words, or the REST backends' ones) -> ``Review.provider_status``.
+REVIEW_STATUS_MAP = {
+    "clean": Review.ProviderStatus.PASSED,
+    "passed": Review.ProviderStatus.PASSED,
+    "rules violation": Review.ProviderStatus.VIOLATION,
+    "violation": Review.ProviderStatus.VIOLATION,
+    "suspicious": Review.ProviderStatus.SUSPICIOUS,
+    "not reviewed": Review.ProviderStatus.NOT_REVIEWED,
+    "not_reviewed": Review.ProviderStatus.NOT_REVIEWED,
+}
+
+#: What edx-proctoring decided for each review status (``handlers.finish_review_workflow``),
+#: used as the review's outcome unless the attempt already shows a review outcome.
+REVIEW_OUTCOME = {
+    Review.ProviderStatus.PASSED: S.VERIFIED,
+    Review.ProviderStatus.VIOLATION: S.VERIFIED,  # a flagged rule that edx-proctoring still passed
+    Review.ProviderStatus.SUSPICIOUS: S.REJECTED,
+    Review.ProviderStatus.NOT_REVIEWED: S.ERROR,
+}
+_OUTCOMES = frozenset({S.VERIFIED, S.REJECTED, S.SECOND_REVIEW_REQUIRED, S.ERROR})
+
+REVIEW_ID_PREFIX = "edx-proctoring:"
+DEFAULT_PROVIDER = "edx-proctoring"
+USER_MATCHES = ("id", "username", "email")
+
+EXAMS = "proctoring_proctoredexam"
+ATTEMPTS = "proctoring_proctoredexamstudentattempt"
+ALLOWANCES = "proctoring_proctoredexamstudentallowance"
+REVIEWS = "proctoring_proctoredexamsoftwaresecurereview"
+COMMENTS = "proctoring_proctoredexamstudentattemptcomment"
+REQUIRED_TABLES = (EXAMS, ATTEMPTS, REVIEWS, COMMENTS)
+
+
+def parse_status_overrides(pairs):
+    """``["declined=error", ...]`` -> ``{"declined": "error"}``; a bad pair is an ``InvalidImportSource``."""
+    overrides = {}
+    for pair in pairs or ():
+        source, sep, target = str(pair).partition("=")
+        source, target = source.strip(), target.strip()
+        if not sep or not source or target not in S.values:
+            raise InvalidImportSource(
+                f"'{str(pair)[:80]}' is not EDX_STATUS=OUR_STATUS; our statuses are: {', '.join(S.values)}."
+            )
+        overrides[source] = S(target)
+    return overrides
+
+
+@dataclass
+class _Tally:
+    kind: str
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: dict = field(default_factory=dict)
+
+    def skip(self, reason, n=1):
+        self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def frozen(self):
+        return ImportCounts(kind=self.kind, read=self.read, created=self.created, updated=self.updated,
+                            unchanged=self.unchanged, skipped=dict(sorted(self.skipped.items())))
+
+
+def _aware(value):
+    """A source timestamp as an aware UTC datetime (SQLite and MySQL hand back naive UTC, or text)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if value is None:
+            return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt_timezone.utc)
+    return value
+
+
+def _minutes(value):
+    """A time limit clamped into what our models accept (0 .. one week)."""
+    try:
+        return max(0, min(int(value), MAX_TIME_LIMIT_MINS))
+    except (TypeError, ValueError):
+        return None
+
+
+class EdxProctoringImporter:
+    """One run of the import; ``run()`` returns an ``ImportSummary``."""
+
+    def __init__(self, database="default", *, batch_size=1000, dry_run=False, resume=False,
+                 match_users_by="id", status_overrides=None, progress=None):
+        if database not in connections.settings:
+            raise InvalidImportSource(f"There is no database alias '{str(database)[:80]}' in settings.DATABASES.")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidImportSource("The batch size must be a positive whole number.")
+        if match_users_by not in USER_MATCHES:
+            raise InvalidImportSource(f"Users are matched by one of: {', '.join(USER_MATCHES)}.")
+        self.source = connections[database]
+        self.batch_size = batch_size
+        self.dry_run = dry_run
+        self.resume = resume
+        self.match_users_by = match_users_by
+        self.status_map = {**STATUS_MAP, **(status_overrides or {})}
+        self.progress = progress or (lambda kind, tally: None)
+        self.unknown_statuses = {}
+        # edx exam id -> (our exam id or None when a dry run would create it, provider name)
+        self.exams = {}
+        self.rule_catalog = rules.catalog()
+
+    # ------------------------------------------------------------ source access
+
+    def _fetch(self, sql, params=()):
+        with self.source.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _batches(self, table, columns):
+        """Rows of ``table`` in id order, ``batch_size`` at a time (keyset paging: no long-open cursor)."""
+        last_id = 0
+        while True:
+            rows = self._fetch(
+                f"SELECT id, {', '.join(columns)} FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
+                (last_id, self.batch_size),
+            )
+            if not rows:
+                return
+            yield rows
+            last_id = rows[-1][0]
+
+    def _placeholders(self, values):
+        return ", ".join(["%s"] * len(values))
+
+    def check_source(self):
+        try:
+            tables = set(self.source.introspection.table_names())
+        except Exception as exc:  # noqa: BLE001 - any driver error means the same thing to the operator
+            raise InvalidImportSource(
+                f"Cannot read the tables of database '{self.source.alias}': {type(exc).__name__}."
+            ) from None
+        missing = [table for table in REQUIRED_TABLES if table not in tables]
+        if missing:
+            raise InvalidImportSource(
+                f"Database '{self.source.alias}' has no edx-proctoring table(s) {', '.join(missing)}; "
+                "is it the LMS database, migrated by edx-proctoring?"
+            )
+        if self.match_users_by != "id" and "auth_user" not in tables:
+            raise InvalidImportSource(
+                f"Matching users by {self.match_users_by} needs the auth_user table in '{self.source.alias}'."
+            )
+        self.has_allowances = ALLOWANCES in tables
+
+    # ------------------------------------------------------------ run
+
+    def run(self):
+        self.check_source()
+        tallies = [self._import_exams(), self._import_attempts(), *self._import_reviews()]
+        return ImportSummary(
+            database=self.source.alias, dry_run=self.dry_run, resume=self.resume,
+            counts=tuple(t.frozen() for t in tallies), unknown_statuses=dict(sorted(self.unknown_statuses.items())),
+        )
+
+    def _commit(self, write):
+        """Apply one batch's writes in one transaction, or nothing at all on a dry run."""
+        if self.dry_run:
+            return
+        with transaction.atomic():
+            write()
+
+    # ------------------------------------------------------------ exams
+
+    def _import_exams(self):
+        tally = _Tally("exams")
+        columns = ("course_id", "content_id", "exam_name", "time_limit_mins", "is_proctored",
+                   "is_practice_exam", "is_active", "backend")
+        for rows in self._batches(EXAMS, columns):
+            tally.read += len(rows)
+            wanted = {}
+            for edx_id, course_id, content_id, name, limit, proctored, practice, active, backend in rows:
+                try:
+                    course_key = CourseKey.from_string(str(course_id))
+                except InvalidKeyError:
+                    tally.skip("invalid course id")
+                    continue
+                wanted[edx_id] = {
+                    "course_id": course_key, "content_id": str(content_id)[:255], "exam_name": str(name)[:255],
+                    "time_limit_mins": _minutes(limit) or 0, "is_proctored": bool(proctored),
+                    "is_practice_exam": bool(practice), "is_active": bool(active), "provider": (backend or "")[:100],
+                }
+            existing = {
+                (str(exam.course_id), exam.content_id): exam
+                for exam in ProctoredExam.objects.filter(
+                    course_id__in={v["course_id"] for v in wanted.values()},
+                    content_id__in={v["content_id"] for v in wanted.values()},
+                )
+            }
+            to_create, to_update = [], []
+            for edx_id, values in wanted.items():
+                exam = existing.get((str(values["course_id"]), values["content_id"]))
+                provider = values["provider"] or DEFAULT_PROVIDER
+                if exam is None:
+                    tally.created += 1
+                    to_create.append((edx_id, ProctoredExam(**values), provider))
+                    continue
+                self.exams[edx_id] = (exam.id, provider)
+                changed = [k for k, v in values.items() if k != "course_id" and getattr(exam, k) != v]
+                if not changed or self.resume:
+                    tally.unchanged += 1
+                    continue
+                for name in changed:
+                    setattr(exam, name, values[name])
+                tally.updated += 1
+                to_update.append(exam)
+
+            def write():
+                for edx_id, exam, provider in to_create:
+                    exam.save()
+                    self.exams[edx_id] = (exam.id, provider)
+                if to_update:
+                    ProctoredExam.objects.bulk_update(
+                        to_update, ["exam_name", "time_limit_mins", "is_proctored", "is_practice_exam",
+                                    "is_active", "provider"],
+                    )
+
+            self._commit(write)
+            if self.dry_run:
+                for edx_id, _exam, provider in to_create:
+                    self.exams[edx_id] = (None, provider)
+            self.progress("exams", tally.frozen())
+        return tally
+
+    # ------------------------------------------------------------ users
+
+    def _users(self, source_ids):
+        """source user id -> our user id, for the users that exist here."""
+        source_ids = sorted(set(source_ids))
+        if not source_ids:
+            return {}
+        User = get_user_model()
+        if self.match_users_by == "id":
+            found = User.objects.filter(pk__in=source_ids).values_list("pk", flat=True)
+            return {pk: pk for pk in found}
+        column = self.match_users_by
+        source = dict(self._fetch(
+            f"SELECT id, {column} FROM auth_user WHERE id IN ({self._placeholders(source_ids)})", source_ids,
+        ))
+        ours = dict(
+            User.objects.filter(**{f"{column}__in": [v for v in source.values() if v]}).values_list(column, "pk")
+        )
+        return {source_id: ours[value] for source_id, value in source.items() if value in ours}
+
+    # ------------------------------------------------------------ attempts
+
+    def _extra_minutes(self, pairs):
+        """(user id, exam id) -> minutes granted by an ``additional_time_granted`` allowance."""
+        if not self.has_allowances or not pairs:
+            return {}
+        users = sorted({user for user, _exam in pairs})
+        rows = self._fetch(
+            f"SELECT user_id, proctored_exam_id, value FROM {ALLOWANCES} "
+            f"WHERE {self.source.ops.quote_name('key')} = %s AND user_id IN ({self._placeholders(users)})",
+            ["additional_time_granted", *users],
+        )
+        return {(user, exam): _minutes(value) or 0 for user, exam, value in rows if (user, exam) in pairs}
+
+    def _map_status(self, status):
+        mapped = self.status_map.get(status)
+        if mapped is None:
+            key = str(status)[:64]
+            self.unknown_statuses[key] = self.unknown_statuses.get(key, 0) + 1
+            return UNKNOWN_STATUS
+        return mapped
+
+    def _import_attempts(self):
+        tally = _Tally("attempts")
+        columns = ("user_id", "proctored_exam_id", "started_at", "completed_at", "attempt_code", "external_id",
+                   "allowed_time_limit_mins", "status", "is_sample_attempt", "modified")
+        limits = dict(ProctoredExam.objects.values_list("pk", "time_limit_mins"))
+        for rows in self._batches(ATTEMPTS, columns):
+            tally.read += len(rows)
+            users = self._users(row[1] for row in rows)
+            codes = {}
+            for row in rows:
+                code = row[5] or f"EDX-PROCTORING-{row[0]}"
+                codes[row[0]] = code
+            existing = {a.attempt_code: a for a in ExamAttempt.objects.filter(attempt_code__in=codes.values())}
+            no_limit = {(row[1], row[2]) for row in rows if row[7] is None}
+            extra = self._extra_minutes(no_limit)
+            to_create, to_update, changes = [], [], []
+            for (edx_id, user_id, exam_id, started, completed, _code, external_id, allowed, status,
+                 sample, modified) in rows:
+                code = codes[edx_id]
+                if len(code) > 64:
+                    tally.skip("attempt code longer than 64 characters")
+                    continue
+                if exam_id not in self.exams:
+                    tally.skip("exam not imported")
+                    continue
+                if user_id not in users:
+                    tally.skip("learner not found")
+                    continue
+                our_exam_id, _provider = self.exams[exam_id]
+                limit = _minutes(allowed)
+                if limit is None:
+                    limit = _minutes(limits.get(our_exam_id, 0) + extra.get((user_id, exam_id), 0)) or 0
+                values = {
+                    "exam_id": our_exam_id, "user_id": users[user_id], "external_id": (external_id or "")[:255],
+                    "allowed_time_limit_mins": limit, "is_sample_attempt": bool(sample),
+                    "started_at": _aware(started), "completed_at": _aware(completed),
+                    "status": self._map_status(status), "status_changed_at": _aware(modified),
+                }
+                reason = f"Imported from edx-proctoring attempt {edx_id} (status '{str(status)[:40]}')."
+                attempt = existing.get(code)
+                if attempt is None:
+                    tally.created += 1
+                    to_create.append(ExamAttempt(attempt_code=code, **values))
+                    changes.append((code, S.CREATED, values["status"], reason))
+                    continue
+                if self.resume:
+                    tally.unchanged += 1
+                    continue
+                changed = [k for k, v in values.items() if k != "status_changed_at" and getattr(attempt, k) != v]
+                if not changed:
+                    tally.unchanged += 1
+                    continue
+                if "status" in changed:
+                    changes.append((code, attempt.status, values["status"], reason))
+                for name, value in values.items():
+                    setattr(attempt, name, value)
+                tally.updated += 1
+                to_update.append(attempt)
+
+            def write():
+                ExamAttempt.objects.bulk_create(to_create)
+                if to_update:
+                    ExamAttempt.objects.bulk_update(to_update, [
+                        "exam_id", "user_id", "external_id", "allowed_time_limit_mins", "is_sample_attempt",
+                        "started_at", "completed_at", "status", "status_changed_at",
+                    ])
+                ids = dict(ExamAttempt.objects.filter(attempt_code__in=[c[0] for c in changes])
+                           .values_list("attempt_code", "pk"))
+                AttemptStatusChange.objects.bulk_create([
+                    AttemptStatusChange(attempt_id=ids[code], from_status=old, to_status=new,
+                                        source=AttemptStatusChange.Source.HOST, reason=reason[:255])
+                    for code, old, new, reason in changes
+                ])
+
+            self._commit(write)
+            self.progress("attempts", tally.frozen())
+        return tally
+
+    # ------------------------------------------------------------ reviews and comments
+
+    def _would_import(self, source_attempts):
+        """attempt code -> whether a dry run would have created that attempt (same tests as the attempt phase)."""
+        users = self._users(user for _code, user, _exam in source_attempts)
+        return {code for code, user, exam in source_attempts if exam in self.exams and user in users}
+
+    def _flag_values(self, comments):
+        flags = []
+        for _id, start, stop, comment, status in comments:
+            code = (str(status or "").strip() or "unspecified")[: rules.MAX_RULE_CODE_LENGTH]
+            rule = self.rule_catalog.get(code)
+            flags.append({
+                "rule_code": code, "severity": rule.severity if rule else "", "comment": comment or "",
+                "start_seconds": float(start) if start is not None else None,
+                "stop_seconds": float(stop) if stop is not None else None,
+            })
+        return flags
+
+    @staticmethod
+    def _payload(raw):
+        try:
+            payload = json.loads(raw) if raw else {}
+        except (TypeError, ValueError):
+            payload = {"raw_data": str(raw)}
+        if not isinstance(payload, dict):
+            payload = {"raw_data": payload}
+        payload.pop("videoReviewLink", None)  # edx-proctoring redacts it too; never copy a recording's URL
+        return payload
+
+    def _import_reviews(self):
+        reviews, flags = _Tally("reviews"), _Tally("review comments")
+        columns = ("attempt_code", "review_status", "raw_data", "reviewed_by_id", "modified", "exam_id")
+        for rows in self._batches(REVIEWS, columns):
+            reviews.read += len(rows)
+            codes = sorted({row[1] for row in rows})
+            attempts = {a.attempt_code: a for a in ExamAttempt.objects.filter(attempt_code__in=codes)}
+            pending = set()
+            if self.dry_run:
+                missing = [c for c in codes if c not in attempts]
+                if missing:
+                    pending = self._would_import(self._fetch(
+                        f"SELECT attempt_code, user_id, proctored_exam_id FROM {ATTEMPTS} "
+                        f"WHERE attempt_code IN ({self._placeholders(missing)})", missing,
+                    ))
+            review_ids = {row[0]: f"{REVIEW_ID_PREFIX}{row[0]}" for row in rows}
+            existing = {
+                r.review_id: r for r in Review.objects.filter(
+                    attempt__in=list(attempts.values()), review_id__in=review_ids.values(),
+                ).prefetch_related("flags")
+            }
+            comments = {}
+            edx_ids = [row[0] for row in rows]
+            for comment in self._fetch(
+                f"SELECT id, review_id, start_time, stop_time, comment, status FROM {COMMENTS} "
+                f"WHERE review_id IN ({self._placeholders(edx_ids)}) ORDER BY id", edx_ids,
+            ):
+                comments.setdefault(comment[1], []).append((comment[0], *comment[2:]))
+            flags.read += sum(len(c) for c in comments.values())
+            writes = []  # (existing review or None, review values, flag values)
+            for edx_id, code, review_status, raw, reviewer_id, modified, exam_id in rows:
+                attempt = attempts.get(code)
+                n_comments = len(comments.get(edx_id, ()))
+                if attempt is None and code not in pending:
+                    reviews.skip("attempt not imported")
+                    if n_comments:
+                        flags.skip("attempt not imported", n_comments)
+                    continue
+                provider_status = REVIEW_STATUS_MAP.get(str(review_status).strip().lower())
+                if provider_status is None:
+                    reviews.skip("unknown review status")
+                    if n_comments:
+                        flags.skip("unknown review status", n_comments)
+                    continue
+                status = attempt.status if attempt is not None else None
+                outcome = status if status in _OUTCOMES else REVIEW_OUTCOME[provider_status]
+                provider = self.exams.get(exam_id, (None, DEFAULT_PROVIDER))[1] if exam_id else DEFAULT_PROVIDER
+                values = {
+                    "provider": provider, "provider_status": provider_status, "outcome": outcome,
+                    "reviewer": f"LMS user {reviewer_id}" if reviewer_id else "",
+                    "reviewed_at": _aware(modified), "raw_payload": self._payload(raw),
+                }
+                flag_values = self._flag_values(comments.get(edx_id, ()))
+                review = existing.get(review_ids[edx_id])
+                if review is None:
+                    reviews.created += 1
+                    flags.created += len(flag_values)
+                    writes.append((None, attempt, review_ids[edx_id], values, flag_values))
+                    continue
+                if self.resume:
+                    reviews.unchanged += 1
+                    flags.unchanged += len(flag_values)
+                    continue
+                changed = {k for k, v in values.items() if k != "provider" and getattr(review, k) != v}
+                current_flags = [
+                    {k: getattr(f, k) for k in ("rule_code", "severity", "comment", "start_seconds", "stop_seconds")}
+                    for f in sorted(review.flags.all(), key=lambda f: f.id)
+                ]
+                if not changed and current_flags == flag_values:
+                    reviews.unchanged += 1
+                    flags.unchanged += len(flag_values)
+                    continue
+                reviews.updated += 1 if changed else 0
+                reviews.unchanged += 0 if changed else 1
+                flags.updated += len(flag_values) if current_flags != flag_values else 0
+                flags.unchanged += len(flag_values) if current_flags == flag_values else 0
+                writes.append((review, attempt, review_ids[edx_id], values, flag_values))
+
+            def write():
+                for review, attempt, review_id, values, flag_values in writes:
+                    if review is None:
+                        review = Review.objects.create(attempt=attempt, review_id=review_id, **values)
+                    else:
+                        for name, value in values.items():
+                            if name != "provider":
+                                setattr(review, name, value)
+                        review.save()
+                        review.flags.all().delete()
+                    ReviewFlag.objects.bulk_create([ReviewFlag(review=review, **f) for f in flag_values])
+
+            self._commit(write)
+            self.progress("reviews", reviews.frozen())
+        return reviews, flags
+
+
+def import_edx_proctoring(database="default", **options):
+    """Run one import (see ``EdxProctoringImporter``) and return its ``ImportSummary``."""
+    return EdxProctoringImporter(database, **options).run()
