@@ -45,6 +45,14 @@ def check_settings(app_configs=None, **kwargs):
                  "see docs/rules.rst.",
             id="proctoring_results.E006",
         ))
+    for name in ("SIGNATURE_TOLERANCE_SECONDS", "MAX_REVIEW_BODY_BYTES"):
+        value = getattr(app_settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append(Error(
+                f"{SETTING_NAME}['{name}'] must be a positive whole number.",
+                hint="Until it is fixed the review callback refuses every request (401 or 413).",
+                id="proctoring_results.E007",
+            ))
     retention = app_settings.REPORT_RETENTION_DAYS
     if retention is not None and (not isinstance(retention, int) or retention < 1):
         errors.append(Error(

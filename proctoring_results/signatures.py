@@ -98,6 +98,9 @@ def verify(provider, header, body, now=None):
         raise SignatureError("unknown provider")
     if not matched:
         raise SignatureError("signature mismatch")
-    if abs(now - timestamp) > app_settings.SIGNATURE_TOLERANCE_SECONDS:
+    tolerance = app_settings.SIGNATURE_TOLERANCE_SECONDS
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 1:
+        raise SignatureError("SIGNATURE_TOLERANCE_SECONDS is misconfigured (system check E007)")
+    if abs(now - timestamp) > tolerance:
         raise SignatureError("timestamp outside the tolerance")
     return provider

@@ -374,3 +374,20 @@ def test_comments_reviewers_and_emails_never_reach_the_logs(client, caplog):
     logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
     for text in secrets_in_payload:
         assert text not in logged
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("SIGNATURE_TOLERANCE_SECONDS", "300", 401),
+    ("SIGNATURE_TOLERANCE_SECONDS", 0, 401),
+    ("MAX_REVIEW_BODY_BYTES", None, 413),
+    ("MAX_REVIEW_BODY_BYTES", -1, 413),
+])
+def test_misconfigured_callback_settings_refuse_requests_and_fail_the_system_check(client, settings, name, value,
+                                                                                   expected):
+    from django.core.checks import run_checks
+
+    settings.PROCTORING_RESULTS = {**settings.PROCTORING_RESULTS, name: value}
+    assert "proctoring_results.E007" in {m.id for m in run_checks()}
+    attempt = make_attempt()
+    assert signed_post(client, review_payload(attempt.attempt_code)).status_code == expected
+    assert status_of(attempt) == "submitted"

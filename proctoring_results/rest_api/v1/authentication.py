@@ -40,6 +40,8 @@ class ProviderIdentity:
 def read_limited_body(request):
     """The raw body, or ``PayloadTooLarge`` when it is over ``MAX_REVIEW_BODY_BYTES``."""
     limit = app_settings.MAX_REVIEW_BODY_BYTES
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        limit = 0  # misconfigured (system check E007): refuse every body rather than fail
     django_request = getattr(request, "_request", request)
     announced = django_request.META.get("CONTENT_LENGTH") or "0"
     try:
