@@ -99,21 +99,20 @@ def test_queue_unavailable_is_503_with_a_message(client, instructor, exam):
     from example.celery import app
 
     def reconnect():
-        # Drop Celery's connection and producer pools so the next send uses the current broker_url.
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
+        # Forget (without closing: kombu keeps them in a global registry) Celery's connection and
+        # producer pools, so the next send looks them up for the current broker_url.
+        app._pool = None
         app.amqp._producer_pool = None
 
     # A real broker address with nothing listening: the request must not hang or 500.
-    original = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    original = app.conf.broker_write_url  # what sending a task connects to
+    app.conf.broker_write_url = f"redis://127.0.0.1:{free_port()}/0"
     reconnect()
     try:
         client.force_login(instructor)
         response = client.post(TASKS, {}, content_type="application/json")
     finally:
-        app.conf.broker_url = original
+        app.conf.broker_write_url = original
         reconnect()
     assert response.status_code == 503
     assert "queue" in response.json()["message"].lower()
