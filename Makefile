@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres docs quality migrations-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -27,6 +27,27 @@ test-postgres: $(STAMP) ## run the suite on the local PostgreSQL, Redis and an S
 
 migrations-check: $(STAMP) ## fail if the models changed without a migration
 	cd example && ../$(PY) manage.py makemigrations --check --dry-run proctoring_results
+
+# edx-proctoring from PyPI in a virtualenv of its own: only its migrations are run there.
+EDXP_VENV := .tox/edx-proctoring
+EDXP_VERSION ?= 6.1.4
+
+$(EDXP_VENV)/.installed:
+	python3.11 -m venv $(EDXP_VENV) || python3 -m venv $(EDXP_VENV)
+	$(EDXP_VENV)/bin/pip install --quiet "edx-proctoring==$(EDXP_VERSION)"
+	touch $@
+
+edx-proctoring-venv: $(EDXP_VENV)/.installed ## install edx-proctoring from PyPI into .tox/edx-proctoring
+
+test-import: $(STAMP) $(EDXP_VENV)/.installed ## test the edx-proctoring import on a database made by edx-proctoring's own migrations
+	$(PY) -m pytest tests/test_import_edx_proctoring.py $(PYTEST_ARGS)
+
+edx-proctoring-schema: $(EDXP_VENV)/.installed ## regenerate tests/fixtures/edx_proctoring_schema.sql from edx-proctoring's migrations
+	rm -f /tmp/edx-proctoring-schema.sqlite3
+	cd tests/edx_proctoring_site && EDXP_DB=/tmp/edx-proctoring-schema.sqlite3 DJANGO_SETTINGS_MODULE=edxp_settings \
+		PYTHONPATH=. ../../$(EDXP_VENV)/bin/python -m django migrate --noinput -v 0
+	$(PY) tests/edx_proctoring_site/dump_schema.py /tmp/edx-proctoring-schema.sqlite3 $(EDXP_VERSION) \
+		> tests/fixtures/edx_proctoring_schema.sql
 
 docs: $(STAMP) ## build the Sphinx docs, warnings as errors
 	$(PY) -m pip install --quiet -r requirements/doc.txt
