@@ -122,11 +122,11 @@ class ReportsView(CourseView):
                 raise ValueError
         except (TypeError, ValueError):
             raise ParseError(_("limit must be a whole number from 1 to %(max)s.") % {"max": MAX_REPORT_LIMIT}) from None
-        reports = api.list_reports(self.course_key)
+        reports = api.list_reports(self.course_key, limit=limit)
         return Response({
-            "count": len(reports),
+            "count": api.count_reports(self.course_key),
             "link_expiry_seconds": app_settings.LINK_EXPIRY_SECONDS,
-            "reports": ReportSerializer(reports[:limit], many=True, context={"request": request}).data,
+            "reports": ReportSerializer(reports, many=True, context={"request": request}).data,
         })
 
 
