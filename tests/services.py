@@ -199,6 +199,10 @@ def celery_worker_factory(transactional_db, tmp_path):
     settings switches) and returns a ready ``Worker``; all are stopped after.
     """
     check_broker()
+    # Messages left by earlier tests would reach this test's worker with ids that mean nothing here.
+    from example import celery_app
+
+    celery_app.control.purge()
     workers = []
 
     def start(**env):

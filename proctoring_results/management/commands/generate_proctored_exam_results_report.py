@@ -17,7 +17,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("course_id", help="Course key, e.g. course-v1:edX+DemoX+2026.")
-        parser.add_argument("--stdout", action="store_true", help="Write the CSV to standard output; store nothing.")
+        parser.add_argument(
+            # The alias sorts before "--stdout", so call_command() keeps mapping its own
+            # ``stdout=`` keyword to the output stream rather than to this flag.
+            "--stdout", "--csv-to-stdout", dest="to_stdout", action="store_true",
+            help="Write the CSV to standard output; store nothing.",
+        )
         parser.add_argument(
             "--extra-columns", default=None,
             help="Comma-separated opt-in columns (username, review_result, flag_count, flag_comments, provider); "
@@ -25,11 +30,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--requester", default=None, help="Username recorded as the report's requester.")
 
-    def handle(self, course_id, stdout=False, extra_columns=None, requester=None, **options):
+    def handle(self, course_id, to_stdout=False, extra_columns=None, requester=None, **options):
         try:
             if not api.course_has_exams(course_id):
                 raise CommandError(f"No proctored exams in course {api.parse_course_id(course_id)}: unknown course.")
-            if stdout:
+            if to_stdout:
                 out = getattr(self.stdout, "_out", sys.stdout)
                 buffer = getattr(out, "buffer", None)
                 if buffer is not None:
