@@ -92,20 +92,24 @@ class ExamAttemptAdmin(admin.ModelAdmin):
                 "status": status, "status_label": api.AttemptStatus(status).label, "action": action,
                 "action_checkbox_name": ACTION_CHECKBOX_NAME, "reason_missing": "apply" in request.POST,
             })
-        decided, refused = 0, []
+        decided, unchanged, refused = 0, 0, []
         for attempt in queryset.select_related("exam"):
             if not api.can_view_course_results(request.user, attempt.exam.course_id):
                 refused.append(_("%(code)s: you are not course staff of its course.") % {"code": attempt.attempt_code})
                 continue
             try:
-                api.record_staff_decision(attempt.attempt_code, status, actor=request.user, reason=reason)
+                result = api.record_staff_decision(attempt.attempt_code, status, actor=request.user, reason=reason)
             except ReviewError as exc:
                 refused.append(f"{attempt.attempt_code}: {' '.join(m for ms in exc.errors.values() for m in ms)}")
             else:
-                decided += 1
+                decided += result.changed
+                unchanged += not result.changed
         if decided:
             self.message_user(request, _("%(count)d attempt(s) set to %(label)s.") % {
                 "count": decided, "label": api.AttemptStatus(status).label}, messages.SUCCESS)
+        if unchanged:
+            self.message_user(request, _("%(count)d attempt(s) were already %(label)s; left as they were.") % {
+                "count": unchanged, "label": api.AttemptStatus(status).label}, messages.INFO)
         for message in refused:
             self.message_user(request, message, messages.ERROR)
         return None

@@ -322,8 +322,9 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
     Course staff set a reviewed attempt to ``verified`` or ``rejected``, with a reason.
 
     Confirms a second_review_required attempt, or moves rejected <-> verified on
-    appeal; who and when are kept in the status history. The caller checks
-    ``can_view_course_results(actor, course)`` first.
+    appeal; who and when are kept in the status history. Returns a
+    ``StaffDecisionResult`` (``changed`` is False when the attempt already had
+    that status). The caller checks ``can_view_course_results(actor, course)`` first.
     """
     return _reviews.record_staff_decision(attempt_code, status, actor=actor, reason=reason)
 

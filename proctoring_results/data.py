@@ -158,3 +158,13 @@ class ImportSummary:
     resume: bool
     counts: tuple[ImportCounts, ...]
     unknown_statuses: dict[str, int]  # edx-proctoring status -> attempts mapped to error
+
+
+@dataclass(frozen=True)
+class StaffDecisionResult:
+    """Where an attempt stands after a staff decision; ``changed`` is False when it already had that status."""
+
+    attempt_code: str
+    status: str
+    status_label: str
+    changed: bool

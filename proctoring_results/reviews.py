@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
 from . import rules
-from .data import ReviewData, ReviewFlagData, ReviewResult, RuleData
+from .data import ReviewData, ReviewFlagData, ReviewResult, RuleData, StaffDecisionResult
 from .exceptions import AttemptNotFound, InvalidReview, ReviewConflict
 from .models import AttemptStatusChange, ExamAttempt, Review, ReviewFlag
 from .statuses import AttemptStatus
@@ -331,6 +331,7 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
 
     The caller has checked that ``actor`` may see the course's results. Who and
     when are recorded in the attempt's status history (``AttemptStatusChange``).
+    Deciding the status the attempt already has changes and records nothing.
     """
     from . import api  # api imports this module
 
@@ -350,12 +351,15 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
                 f"Only an attempt awaiting a second review, or already Satisfactory or Unsatisfactory, can be "
                 f"decided by course staff; this attempt's status is '{attempt.status}'."))
         if attempt.status == status:
-            raise ReviewConflict.on("status", f"The attempt's status is already '{status}'.")
+            # Deciding what is already decided is a no-op, so a retried request is harmless.
+            return StaffDecisionResult(attempt_code=attempt.attempt_code, status=attempt.status,
+                                       status_label=str(AttemptStatus(attempt.status).label), changed=False)
         result = api.update_attempt_status(attempt_code, status, source=AttemptStatusChange.Source.STAFF,
                                            actor=actor, reason=reason.strip())
     log.info("Staff user %s moved attempt %s from %s to %s.", getattr(actor, "pk", None), attempt_code,
              attempt.status, status)
-    return result
+    return StaffDecisionResult(attempt_code=result.attempt_code, status=result.status,
+                               status_label=str(result.status_label), changed=True)
 
 
 # ---------------------------------------------------------------- reading

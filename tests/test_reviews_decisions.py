@@ -39,7 +39,8 @@ def test_course_staff_decide_and_who_and_when_are_recorded(client, instructor, s
     response = decide(client, attempt.attempt_code, target)
     assert response.status_code == 200, response.content
     label = {"verified": "Satisfactory", "rejected": "Unsatisfactory"}[target]
-    assert response.json() == {"attempt_code": attempt.attempt_code, "status": target, "status_label": label}
+    assert response.json() == {"attempt_code": attempt.attempt_code, "status": target, "status_label": label,
+                               "changed": True}
     change = AttemptStatusChange.objects.get(attempt=attempt)
     assert (change.from_status, change.to_status, change.source) == (start, target, "staff")
     assert change.actor == instructor and change.reason == "Second review: ID was valid"
@@ -56,11 +57,16 @@ def test_staff_cannot_decide_an_attempt_that_is_not_reviewed(client, instructor,
     assert status_of(attempt) == start
 
 
-def test_deciding_the_status_it_already_has_is_a_409(client, instructor):
-    attempt = make_attempt(status="verified")
+def test_deciding_the_status_it_already_has_changes_nothing(client, instructor):
+    attempt = make_attempt(status="second_review_required")
     client.force_login(instructor)
-    response = decide(client, attempt.attempt_code, "verified")
-    assert response.status_code == 409 and "already" in response.json()["errors"]["status"][0]
+    first = decide(client, attempt.attempt_code, "verified")
+    retried = decide(client, attempt.attempt_code, "verified")
+    assert (first.status_code, first.json()["changed"]) == (200, True)
+    assert retried.status_code == 200
+    assert retried.json() == {"attempt_code": attempt.attempt_code, "status": "verified",
+                              "status_label": "Satisfactory", "changed": False}
+    assert AttemptStatusChange.objects.filter(attempt=attempt).count() == 1
 
 
 @pytest.mark.parametrize("body, field", [
@@ -198,3 +204,12 @@ def test_admin_shows_an_attempts_reviews_and_keeps_them_append_only(admin_client
     assert admin_client.post(reverse("admin:proctoring_results_review_delete", args=[review.pk]),
                              {"post": "yes"}).status_code == 403
     assert attempt.reviews.count() == 1
+
+
+def test_admin_action_on_an_attempt_already_decided_changes_nothing(admin_client):
+    done_already = make_attempt(status="verified")
+    url = reverse("admin:proctoring_results_examattempt_changelist")
+    page = admin_client.post(url, {"action": "decide_verified", "_selected_action": [done_already.pk], "apply": "1",
+                                   "reason": "double click"}, follow=True)
+    assert "1 attempt(s) were already Satisfactory; left as they were." in page.content.decode()
+    assert not AttemptStatusChange.objects.filter(attempt=done_already).exists()

@@ -109,7 +109,8 @@ class AttemptDecisionView(_StaffAttemptView):
     Course staff set a reviewed attempt to verified or rejected: ``{"status": ..., "reason": ...}``.
 
     Allowed from second_review_required (confirming the second review) and
-    between rejected and verified (an appeal). Who and when are recorded.
+    between rejected and verified (an appeal). Who and when are recorded. The
+    status the attempt already has is a no-op 200 with ``"changed": false``.
     """
 
     def post(self, request, attempt_code):
@@ -117,11 +118,10 @@ class AttemptDecisionView(_StaffAttemptView):
         data = request.data
         if not hasattr(data, "get"):
             raise InvalidReview.on("body", 'Send an object: {"status": "verified" or "rejected", "reason": "..."}.')
-        attempt = api.record_staff_decision(
+        result = api.record_staff_decision(
             attempt_code, data.get("status"), actor=request.user, reason=data.get("reason"),
         )
-        return Response({"attempt_code": attempt.attempt_code, "status": attempt.status,
-                         "status_label": str(attempt.status_label)})
+        return Response(asdict(result))
 
 
 class AttemptReviewsView(_StaffAttemptView):
