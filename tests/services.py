@@ -182,10 +182,11 @@ class Worker:
             self.process.wait(10)
 
     def stop(self):
+        """Cold shutdown (SIGQUIT): the test is over, nothing is left to finish."""
         if self.alive():
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGQUIT)
             try:
-                self.process.wait(15)
+                self.process.wait(1)
             except subprocess.TimeoutExpired:
                 self.kill()
 
@@ -195,8 +196,10 @@ def celery_worker_factory(transactional_db, tmp_path):
     """
     Start real worker processes on the configured broker, pointed at this test database.
 
-    ``start(**env)`` adds environment variables for the worker (e.g. test
-    settings switches) and returns a ready ``Worker``; all are stopped after.
+    ``start(queues=None, **env)`` consumes the given queues (comma-separated;
+    default: Celery's default queue), adds environment variables for the
+    worker (e.g. test settings switches), and returns a ready ``Worker``; all
+    are stopped after the test.
     """
     check_broker()
     # Messages left by earlier tests would reach this test's worker with ids that mean nothing here.
@@ -205,7 +208,7 @@ def celery_worker_factory(transactional_db, tmp_path):
     celery_app.control.purge()
     workers = []
 
-    def start(**env):
+    def start(queues=None, **env):
         log_path = tmp_path / f"worker-{len(workers)}.log"
         worker_env = {
             **os.environ,
@@ -220,6 +223,8 @@ def celery_worker_factory(transactional_db, tmp_path):
             str(celery), "-A", "example", "worker", "--pool=solo", "--loglevel=INFO",
             "--without-heartbeat", "--without-gossip", "--without-mingle", f"--hostname=test{len(workers)}@%h",
         ]
+        if queues:
+            command.append(f"--queues={queues}")
         with open(log_path, "wb") as log_file:
             process = subprocess.Popen(
                 command, cwd=EXAMPLE_DIR, env=worker_env, stdout=log_file, stderr=subprocess.STDOUT,

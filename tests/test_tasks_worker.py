@@ -135,3 +135,11 @@ def test_a_worker_killed_mid_report_leaves_no_report_and_the_task_recoverable(ce
     with get_report_storage().open(report.storage_key) as fh:
         assert parse(fh.read())[1:] == expected_rows()
     assert api.get_report_task(task.id).state == "failed"  # the dead task never came back to life
+
+
+def test_report_tasks_go_to_the_configured_queue(celery_worker_factory, settings):
+    settings.PROCTORING_RESULTS = {**settings.PROCTORING_RESULTS, "REPORT_CELERY_QUEUE": "proctoring-reports"}
+    celery_worker_factory(queues="proctoring-reports")  # consumes nothing else
+    ProctoredExamFactory()
+    task = api.request_report(COURSE_ID, None)
+    assert wait_until(lambda: finished(task.id), timeout=60, message="the report task").state == "succeeded"
