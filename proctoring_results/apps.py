@@ -43,3 +43,8 @@ class ProctoringResultsConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from . import openedx  # noqa: F401  (registers the Open edX bridge's check)
+
+        from django.apps import apps
+
+        if apps.is_installed("drf_spectacular"):  # optional: only hosts that serve the OpenAPI schema
+            from .rest_api.v1 import schema  # noqa: F401  (registers the REST API's OpenAPI description)

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "proctoring_results",
     "example",
+    "drf_spectacular",  # the REST API's OpenAPI schema at api/proctoring-results/v1/schema/
 ]
 
 MIDDLEWARE = [
@@ -150,6 +151,28 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
+    # OpenAPI 3 schema of the REST API (drf-spectacular); CI generates it with --validate --fail-on-warn.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "proctoring_results REST API",
+    "DESCRIPTION": (
+        "Proctored exam results for course teams (pending report tasks, reports with signed links that "
+        "expire, status counts) and the signed review callback for proctoring providers. "
+        "See docs/reference/rest_api.rst."
+    ),
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/proctoring-results/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # REST API v1 only: the HTML page and the download redirect are not part of it.
+    "PREPROCESSING_HOOKS": ["proctoring_results.rest_api.v1.schema.only_rest_api_v1"],
+    "ENUM_NAME_OVERRIDES": {
+        "AttemptStatusEnum": "proctoring_results.rest_api.v1.schema.STATUS_CHOICES",
+        "ProviderStatusEnum": "proctoring_results.rest_api.v1.schema.PROVIDER_STATUS_CHOICES",
+        "DecisionStatusEnum": "proctoring_results.rest_api.v1.schema.DECISION_CHOICES",
+    },
 }
 
 PROCTORING_RESULTS = {
