@@ -15,7 +15,7 @@ edx-proctoring table                                     becomes
 ``proctoring_proctoredexamstudentattemptcomment``        ``ReviewFlag`` of that review
 =======================================================  ==========================================
 
-edx-proctoring has seventeen attempt statuses; ``STATUS_MAP`` sends each to the
+edx-proctoring has nineteen attempt statuses; ``STATUS_MAP`` sends each to the
 nearest of the seed's ten (docs/howto/import_edx_proctoring.rst argues each
 line), and the original status is kept in the attempt's status history.
 

@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--database", default="default",
-            help="Alias in settings.DATABASES of the database holding edx-proctoring's tables (default: default).",
+            help="Alias in settings.DATABASES of the database holding edx-proctoring's tables.",
         )
         parser.add_argument("--batch-size", type=int, default=1000, help="Rows read and committed at a time.")
         parser.add_argument("--dry-run", action="store_true", help="Count what would be imported; write nothing.")
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--match-users-by", choices=("id", "username", "email"), default="id",
-            help="How learners in the source are found here (default: id, for the LMS's own database).",
+            help="How learners in the source are found here (id suits the LMS's own database).",
         )
         parser.add_argument(
             "--map-status", action="append", default=[], metavar="EDX_STATUS=OUR_STATUS",

@@ -98,7 +98,7 @@ _REVIEW = inline_serializer("Review", fields={
     "flags": _FLAG.__class__(many=True),
 })
 
-_REVIEW_IN = inline_serializer("ReviewCallbackRequest", fields={
+_REVIEW_IN = inline_serializer("ReviewCallback", fields={
     "attempt_code": serializers.CharField(max_length=64),
     "review_id": serializers.CharField(max_length=255, help_text="The provider's unique id of this review."),
     "status": serializers.ChoiceField(choices=PROVIDER_STATUS_CHOICES),
@@ -139,7 +139,7 @@ class ReportTasksSchema(OpenApiViewExtension):
 
             @extend_schema(
                 tags=[TAG_REPORTS], operation_id="request_report", parameters=[_COURSE_ID],
-                request=inline_serializer("ReportRequest", fields={
+                request=inline_serializer("ReportOptions", fields={
                     "extra_columns": serializers.ListField(
                         child=serializers.CharField(), required=False,
                         help_text="Opt-in columns: username, review_result, flag_count, flag_comments, provider.",
@@ -240,7 +240,7 @@ class AttemptDecisionSchema(OpenApiViewExtension):
         class Fixed(self.target_class):
             @extend_schema(
                 tags=[TAG_REVIEWS], operation_id="decide_attempt", parameters=[_ATTEMPT_CODE],
-                request=inline_serializer("StaffDecisionRequest", fields={
+                request=inline_serializer("StaffDecisionChange", fields={
                     "status": serializers.ChoiceField(choices=DECISION_CHOICES),
                     "reason": serializers.CharField(),
                 }),
