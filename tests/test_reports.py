@@ -273,7 +273,6 @@ def test_a_second_request_gets_the_running_task_and_the_seed_message(db, instruc
     api.request_report(OTHER_COURSE_ID, instructor)  # another course is independent
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_requests_make_one_task(instructor):
     """Two clicks at the same moment, on two connections: the database constraint lets one through."""
