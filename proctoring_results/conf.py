@@ -37,8 +37,9 @@ DEFAULTS = {
     "REPORT_EXTRA_COLUMNS": [],
     # A task still queued or running after this long is failed by `fail_stale_report_tasks`.
     "REPORT_TASK_TIME_LIMIT_SECONDS": 3600,
-    # How often (in rows) a running report writes its progress.
-    "REPORT_PROGRESS_EVERY_ROWS": 20000,
+    # How many times a running report writes its progress (after each 1/n of its rows), whatever
+    # the course's size: the task's queries stay constant in the number of attempts.
+    "REPORT_PROGRESS_UPDATES": 20,
     # Celery queue for report tasks; None uses the worker's default queue.
     "REPORT_CELERY_QUEUE": None,
     # Proctoring providers allowed to post reviews: {"name": {"secret": "..."}}.

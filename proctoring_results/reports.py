@@ -190,6 +190,11 @@ def columns(extra_columns=()):
     return (*HEADER, *[c for c in EXTRA_COLUMNS if c in extra_columns])
 
 
+def _course_attempts(course_key):
+    """The course's attempts: the report's rows before any cell is added, and what is counted."""
+    return ExamAttempt.objects.filter(exam__course_id=course_key)
+
+
 def report_queryset(course_key, extra_columns=()):
     """
     The report's rows as a values-list queryset of final cell texts, in report order.
@@ -200,7 +205,7 @@ def report_queryset(course_key, extra_columns=()):
     """
     names = columns(extra_columns)
     cells = _cell_expressions(names)
-    queryset = ExamAttempt.objects.filter(exam__course_id=course_key)
+    queryset = _course_attempts(course_key)
     if "flag_count" in names or "flag_comments" in names:
         queryset = queryset.alias(report_latest_review_id=Subquery(
             Review.objects.filter(attempt=OuterRef("pk")).order_by("-received_at", "-id").values("id")[:1],
@@ -234,25 +239,28 @@ def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=
     Write the report for a course to a binary file object; return the number of data rows.
 
     ``on_progress(rows_done, rows_total)`` is called with ``rows_done=0`` once the
-    rows are counted, every ``REPORT_PROGRESS_EVERY_ROWS`` rows, and at the end.
+    rows are counted, after each 1/``REPORT_PROGRESS_UPDATES`` of the rows, and at the end.
     Lines end with CRLF (RFC 4180); the text is UTF-8.
     """
     queryset = report_queryset(course_key, extra_columns)
     using = using or router.db_for_read(ExamAttempt)
     fileobj.write(header_bytes(extra_columns))
+    # Counted without the cells' joins (the learner join cannot drop a row: the key is not null).
+    counted = _course_attempts(course_key).order_by()
     if connections[using].vendor == "postgresql":
-        return _copy_postgresql(queryset, fileobj, on_progress, using)
-    return _write_portable(queryset, fileobj, on_progress, using)
+        return _copy_postgresql(queryset, fileobj, on_progress, using, counted=counted)
+    return _write_portable(queryset, fileobj, on_progress, using, counted=counted)
 
 
-def _progress_step():
-    return max(1, int(app_settings.REPORT_PROGRESS_EVERY_ROWS or 1))
+def _progress_step(total):
+    """Rows between progress writes: a fixed number of writes per report, so queries stay constant in N."""
+    return max(1, -(-total // max(1, int(app_settings.REPORT_PROGRESS_UPDATES or 1))))
 
 
-def _write_portable(queryset, fileobj, on_progress, using):
+def _write_portable(queryset, fileobj, on_progress, using, counted=None):
     """Any database Django supports: the same queryset through ``csv.writer``."""
-    step = _progress_step()
-    total = queryset.using(using).count()
+    total = (queryset if counted is None else counted).using(using).count()
+    step = _progress_step(total)
     if on_progress:
         on_progress(0, total)
     buffer = io.StringIO()
@@ -273,7 +281,7 @@ def _write_portable(queryset, fileobj, on_progress, using):
     return rows
 
 
-def _copy_postgresql(queryset, fileobj, on_progress, using):
+def _copy_postgresql(queryset, fileobj, on_progress, using, counted=None):
     """
     PostgreSQL: ``COPY (<the report query>) TO STDOUT`` streamed through psycopg 3.
 
@@ -283,10 +291,10 @@ def _copy_postgresql(queryset, fileobj, on_progress, using):
     inside one (a test, a caller's ``atomic``) it reads on the caller's
     connection and progress is only reported at the end.
     """
-    step = _progress_step()
     base = connections[using]
     sql, params = queryset.query.sql_with_params()
-    count_sql, count_params = queryset.order_by().values_list("pk").query.sql_with_params()
+    counted = queryset.order_by() if counted is None else counted
+    count_sql, count_params = counted.values_list("pk").query.sql_with_params()
     own_connection = not base.in_atomic_block
     conn = connections.create_connection(using) if own_connection else base
     try:
@@ -298,23 +306,23 @@ def _copy_postgresql(queryset, fileobj, on_progress, using):
             try:
                 cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
                 total = cursor.fetchone()[0]
+                step = _progress_step(total)
                 if on_progress and own_connection:
                     on_progress(0, total)
                 rows = 0
                 pending = []
                 with cursor.copy(copy_sql) as copy:
-                    # The server sends one CopyData message per row, each ending in "\n";
-                    # rows become CRLF-terminated, as csv.writer writes them.
+                    # The server sends one CopyData message per row, each ending in "\n".
                     for data in copy:
-                        pending.append(data[:-1])
+                        pending.append(data)
                         rows += 1
                         if len(pending) >= COPY_FLUSH_ROWS:
-                            fileobj.write(b"\r\n".join(pending) + b"\r\n")
+                            fileobj.write(_crlf_lines(pending))
                             pending.clear()
                         if on_progress and own_connection and rows % step == 0:
                             on_progress(rows, total)
                 if pending:
-                    fileobj.write(b"\r\n".join(pending) + b"\r\n")
+                    fileobj.write(_crlf_lines(pending))
             finally:
                 if own_connection:
                     cursor.execute("COMMIT")
@@ -324,6 +332,19 @@ def _copy_postgresql(queryset, fileobj, on_progress, using):
     if on_progress:
         on_progress(rows, rows)
     return rows
+
+
+def _crlf_lines(messages):
+    """
+    COPY's rows (one message each, ending in "\n") as CRLF-terminated lines, as csv.writer writes them.
+
+    When the batch holds no newline inside a quoted cell (one "\n" per row), one
+    ``replace`` over the joined batch does it in C, instead of a slice per row in Python.
+    """
+    chunk = b"".join(messages)
+    if chunk.count(b"\n") == len(messages):
+        return chunk.replace(b"\n", b"\r\n")
+    return b"\r\n".join(bytes(message)[:-1] for message in messages) + b"\r\n"
 
 
 # ---------------------------------------------------------------- naming
