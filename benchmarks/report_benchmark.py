@@ -1,0 +1,280 @@
+"""
+Measure the Proctored Exam Results Report at N attempts against PostgreSQL's COPY floor.
+
+Usage::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pr_bench \\
+        .venv/bin/python benchmarks/report_benchmark.py --attempts 1000,100k,1M [--s3]
+
+For each N (seeded first by ``seed.py``, reused when already there) a fresh
+Python process runs the code path of the Celery task (``tasks.py`` ->
+``api.generate_report_now``: the streamed CSV, its checksum, ``storage.save``,
+the ``Report`` row), so its peak RSS belongs to that one report. It measures:
+
+- ``seconds``: wall time of the task, storage included; ``rows_per_s`` = N / seconds;
+- ``queries``: SQL statements the task sent on any connection, counted at the
+  psycopg cursor (``django_queries``: those Django's ``execute_wrapper`` saw on
+  the default connection; the COPY runs on a connection of its own);
+- ``peak_rss_mb``: ``ru_maxrss`` of the process after the report (Django's own
+  footprint included), and ``baseline_rss_mb`` before it;
+- ``copy_rows_per_s``: the floor, in the same process after the report:
+  ``COPY (SELECT <the report's columns as plain values> ...) TO STDOUT WITH CSV``
+  read through psycopg and thrown away; ``ratio_vs_copy`` = rows_per_s / copy_rows_per_s.
+
+Local file storage by default (a temporary directory); ``--s3`` starts moto's
+S3-compatible server on loopback and stores there through django-storages.
+
+Output: a table, then as the LAST line one JSON object: the figures of the
+largest N at top level, and every N under ``"runs"``.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, course_id_for, database_url, fail, parse_sizes, psycopg_connect, setup_django  # noqa: E402
+
+BENCH_STAFF = "bench-staff"
+S3_BUCKET = "proctoring-results-bench"
+
+#: The floor: the report's columns, as the plain stored values, for the same rows in the same order.
+FLOOR_SQL = """
+COPY (
+    SELECT u.email, e.exam_name, a.attempt_code, a.allowed_time_limit_mins, a.is_sample_attempt,
+           a.started_at, a.completed_at, a.status
+    FROM proctoring_results_examattempt a
+    JOIN proctoring_results_proctoredexam e ON e.id = a.exam_id
+    JOIN auth_user u ON u.id = a.user_id
+    WHERE e.course_id = %s
+    ORDER BY a.exam_id, a.user_id, a.id
+) TO STDOUT WITH (FORMAT csv, HEADER)
+"""
+
+
+def _rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def copy_floor(course_id):
+    """Rows/s of a raw COPY of the same columns, read through psycopg and discarded."""
+    with psycopg_connect() as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        size = lines = 0
+        with cur.copy(FLOOR_SQL, (course_id,)) as copy:
+            for chunk in copy:
+                size += len(chunk)
+                lines += bytes(chunk).count(b"\n")
+        return time.perf_counter() - started, lines - 1, size
+
+
+class QueryCounter:
+    """
+    Counts SQL statements two ways.
+
+    ``django`` is what ``connection.execute_wrapper`` sees on the default
+    connection. ``total`` counts every statement any psycopg cursor of the
+    process sends (``execute``, ``executemany``, ``copy``), which also covers the
+    report's own read-only connection and the ``COPY`` on its raw cursor, which
+    Django's wrappers never see. ``total`` is the figure reported as ``queries``.
+    """
+
+    def __init__(self):
+        self.django = 0
+        self.total = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.django += 1
+        return execute(sql, params, many, context)
+
+    def instrument_psycopg(self):
+        """Wrap psycopg's cursor methods to count; returns the function that undoes it."""
+        import psycopg
+
+        originals = {name: getattr(psycopg.Cursor, name) for name in ("execute", "executemany", "copy")}
+        counter = self
+
+        def counting(original):
+            def method(cursor, *args, **kwargs):
+                counter.total += 1
+                return original(cursor, *args, **kwargs)
+            return method
+
+        for name, original in originals.items():
+            setattr(psycopg.Cursor, name, counting(original))
+        return lambda: [setattr(psycopg.Cursor, name, original) for name, original in originals.items()]
+
+
+def _prepare(course_id):
+    """The staff requester, and no leftover task or report of earlier runs in the course."""
+    from django.contrib.auth import get_user_model
+
+    from proctoring_results import api
+    from proctoring_results.models import Report, ReportTask
+
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_STAFF, defaults={"email": "staff@example.edu"})
+    api.grant_course_role(user, course_id, "staff")
+    Report.objects.filter(course_id=course_id).delete()
+    ReportTask.objects.filter(course_id=course_id).delete()
+    return user
+
+
+def _run_task(task_id):
+    """What a Celery worker runs for the task: the task function's body, called in this process."""
+    from proctoring_results import tasks
+
+    return tasks.generate_proctored_exam_results_report.run(task_id)
+
+
+def child(attempts):
+    """One measured report in this (fresh) process; prints one JSON line."""
+    var_dir = Path(tempfile.mkdtemp(prefix="proctoring-bench-"))
+    try:
+        setup_django(var_dir=var_dir)
+        from django.db import connection
+
+        from proctoring_results import api
+
+        course_id = course_id_for(attempts)
+        user = _prepare(course_id)
+        copy_floor(course_id)  # warm the caches for both sides; not measured
+        connection.close()
+        baseline = _rss_mb()
+
+        counter = QueryCounter()
+        restore = counter.instrument_psycopg()
+        task = api.request_report(course_id, user)
+        try:
+            with connection.execute_wrapper(counter):
+                started = time.perf_counter()
+                _run_task(task.id)
+                seconds = time.perf_counter() - started
+        finally:
+            restore()
+        peak = _rss_mb()
+
+        reports = api.list_reports(course_id)
+        done = api.list_report_tasks(course_id)
+        if not reports or reports[0].row_count != attempts:
+            state = done[0].state if done else "missing"
+            fail(f"the report for {attempts:,} attempts was not produced as expected (task {state})")
+        report = reports[0]
+
+        floor_seconds, floor_rows, floor_bytes = copy_floor(course_id)
+        if floor_rows != attempts:
+            fail(f"the COPY floor returned {floor_rows:,} rows, expected {attempts:,}")
+        rows_per_s = attempts / seconds
+        copy_rows_per_s = attempts / floor_seconds
+        result = {
+            "attempts": attempts,
+            "seconds": round(seconds, 3),
+            "rows_per_s": round(rows_per_s),
+            "queries": counter.total,
+            "django_queries": counter.django,
+            "peak_rss_mb": round(peak, 1),
+            "baseline_rss_mb": round(baseline, 1),
+            "copy_seconds": round(floor_seconds, 3),
+            "copy_rows_per_s": round(copy_rows_per_s),
+            "ratio_vs_copy": round(rows_per_s / copy_rows_per_s, 3),
+            "report_bytes": report.size_bytes,
+            "copy_bytes": floor_bytes,
+            "storage": "s3" if os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL") else "local",
+        }
+        print(json.dumps(result))
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_s3():
+    """moto's S3-compatible server on loopback with the bucket made; returns (env, server)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+        region_name="us-east-1",
+    ).create_bucket(Bucket=S3_BUCKET)
+    env = {
+        "PROCTORING_RESULTS_S3_ENDPOINT_URL": endpoint,
+        "PROCTORING_RESULTS_S3_BUCKET": S3_BUCKET,
+        "PROCTORING_RESULTS_S3_ACCESS_KEY": "testing",
+        "PROCTORING_RESULTS_S3_SECRET_KEY": "testing",
+    }
+    return env, server
+
+
+def run_child(attempts, extra_env):
+    env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL="filesystem://", DJANGO_DEBUG="0",
+               PYTHONUNBUFFERED="1", **extra_env)
+    env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None) if not extra_env else None
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(attempts)], env=env, cwd=ROOT, capture_output=True, text=True,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        message = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        fail(f"the run at {attempts:,} attempts failed: {message}")
+    return json.loads(lines[-1])
+
+
+COLUMNS = [
+    ("attempts", 10, "{:,}"), ("seconds", 8, "{:.2f}"), ("rows_per_s", 10, "{:,}"), ("queries", 7, "{}"),
+    ("peak_rss_mb", 11, "{:.1f}"), ("copy_rows_per_s", 15, "{:,}"), ("ratio_vs_copy", 13, "{:.2f}"),
+]
+
+
+def print_table(runs):
+    print("  ".join(f"{name:>{width}}" for name, width, _ in COLUMNS))
+    for run in runs:
+        print("  ".join(f"{fmt.format(run[name]):>{width}}" for name, width, fmt in COLUMNS))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--attempts", default="1000", help="comma-separated sizes, e.g. 1000,100k,1M (default 1000)")
+    parser.add_argument("--s3", action="store_true", help="store reports in moto's S3-compatible server")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per N; the table shows each (default 1)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child(args.child)
+    if args.repeat < 1:
+        fail("--repeat must be at least 1")
+
+    from seed import seed
+
+    sizes = sorted(set(parse_sizes(args.attempts)))
+    seed(sizes, log=lambda line: print(line, file=sys.stderr))
+    extra_env, server = start_s3() if args.s3 else ({}, None)
+    try:
+        runs = [run_child(n, extra_env) for n in sizes for _ in range(args.repeat)]
+    finally:
+        if server is not None:
+            server.stop()
+    print_table(runs)
+    largest = dict(runs[-1])
+    largest["runs"] = runs
+    print(json.dumps(largest))
+
+
+if __name__ == "__main__":
+    main()
