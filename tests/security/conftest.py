@@ -80,3 +80,7 @@ def client_for(user, *, token=False):
     else:
         client.force_login(user)
     return client
+
+
+# The browser fixture of the dashboard's end-to-end test (Debian's Chromium, failing in CI when missing).
+from ..e2e.test_data_download_browser import browser  # noqa: E402,F401
