@@ -26,7 +26,11 @@ def get_report_storage():
     alias = app_settings.STORAGE_ALIAS
     if alias in getattr(settings, "STORAGES", {}):
         return storages[alias]
-    return FileSystemStorage(location=os.path.join(settings.MEDIA_ROOT, "proctoring_results"), base_url=None)
+    # Owner-only: the files hold personal data, and other local accounts must not read them.
+    return FileSystemStorage(
+        location=os.path.join(settings.MEDIA_ROOT, "proctoring_results"), base_url=None,
+        file_permissions_mode=0o600, directory_permissions_mode=0o700,
+    )
 
 
 def is_s3_storage(storage):
