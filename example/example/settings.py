@@ -111,7 +111,9 @@ STORAGES = {
         if _S3_ENDPOINT
         else {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": VAR_DIR / "reports", "base_url": None},
+            # Owner-only files: reports hold personal data (docs/security.rst).
+            "OPTIONS": {"location": VAR_DIR / "reports", "base_url": None,
+                        "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
         }
     ),
 }
