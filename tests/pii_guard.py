@@ -44,12 +44,16 @@ class _Guard:
         self.markers = set()
         self.leaks = []
         self.expecting = 0
+        self.records_seen = 0
+        self.messages_seen = 0
 
     def reset(self):
         with self.lock:
             self.markers = set()
             self.leaks = []
             self.expecting = 0
+            self.records_seen = 0
+            self.messages_seen = 0
 
     def register(self, *texts):
         with self.lock:
@@ -153,11 +157,13 @@ class _GuardHandler(logging.Handler):
         super().__init__(level=logging.NOTSET)
 
     def emit(self, record):
+        guard.records_seen += 1
         if _record_marker(record):
             guard.report(f"log record of logger '{record.name}' at {record.levelname} ({record.pathname}:{record.lineno})")
 
 
 def _on_task_publish(sender=None, body=None, headers=None, exchange=None, routing_key=None, **kwargs):
+    guard.messages_seen += 1
     if guard.find(repr(body)) or guard.find(repr(headers)):
         guard.report(f"Celery task message for '{sender}'")
 
