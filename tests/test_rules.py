@@ -133,7 +133,8 @@ def test_bad_rules_setting_is_reported_by_system_check_e006(rules):
 
 
 def test_good_rules_setting_passes_the_checks():
-    with override_settings(PROCTORING_RESULTS={"RULES": {"calculator": {"description": "Calc.", "severity": "discouraged"}}}):
+    rules = {"calculator": {"description": "Calc.", "severity": "discouraged"}}
+    with override_settings(PROCTORING_RESULTS={"RULES": rules}):
         assert "proctoring_results.E006" not in check_ids()
 
 

@@ -89,7 +89,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Loaded {COURSE_ID}: {len(exams)} exams, {len(users)} learners, {len(attempts)} attempts."
         ))
-        self.stdout.write(f"Provider reviews: {reviews} (flags, outcomes and disagreements as rules.decide makes them).")
+        self.stdout.write(f"Provider reviews: {reviews} (flags, outcomes, disagreements as rules.decide makes them).")
         waiting = ExamAttempt.objects.filter(exam__course_id=COURSE_ID, status=AttemptStatus.SUBMITTED)
         codes = list(waiting.order_by("id").values_list("attempt_code", flat=True)[:3])
         self.stdout.write(f"Submitted attempts awaiting a review (see docs/providers.rst): {', '.join(codes)}")
