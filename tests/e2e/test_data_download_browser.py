@@ -92,7 +92,7 @@ def expected_rows():
 
 
 @pytest.mark.worker
-def test_instructor_generates_watches_and_downloads_the_report(browser, live_server, course, request):
+def test_instructor_generates_watches_and_downloads_the_report(browser, live_server, course, celery_worker_factory):
     from playwright.sync_api import expect
 
     instructor, learner = course
@@ -107,20 +107,23 @@ def test_instructor_generates_watches_and_downloads_the_report(browser, live_ser
     expect(page.locator("#proctoring-status-chart-desc")).to_contain_text(
         "Midterm: 2 Satisfactory, 1 Unsatisfactory, 1 Awaiting review, 0 In progress, 1 Error.")
 
-    # Generate: the seed's status message, announced; the task queued in Pending Tasks.
+    # A real worker, storing files slowly (6 s) so the running task and its progress can be watched.
+    worker = celery_worker_factory(PROCTORING_RESULTS_TEST_STORAGE_DELAY="6")
+
+    # Generate: the seed's status message, announced; the task appears in Pending Tasks with its progress.
     page.get_by_role("button", name="Generate Proctored Exam Results Report").click()
     expect(page.locator("#pr-status")).to_have_text(SEED_MESSAGE)
     task_row = page.locator("#pr-tasks-body tr")
     expect(task_row).to_have_count(1)
+    expect(page.get_by_text("No tasks currently running.")).to_be_hidden()
     expect(task_row.locator("td").nth(0)).to_have_text("Proctored Exam Results Report")
     expect(task_row.locator("td").nth(1)).to_have_text("instructor")
-    expect(task_row.locator("td").nth(3)).to_have_text("Queued")
+    expect(task_row.locator("td").nth(3)).to_have_text(re.compile("^(Queued|Running)$"))
     expect(task_row.locator("progress")).to_have_count(1)
-    expect(page.get_by_text("No tasks currently running.")).to_be_hidden()
-
-    # A real worker picks it up; it stores the file slowly, so the running task and its progress are seen.
-    worker = request.getfixturevalue("celery_worker_factory")(PROCTORING_RESULTS_TEST_STORAGE_DELAY="6")
-    expect(task_row.locator("td").nth(3)).to_have_text("Running", timeout=TIMEOUT_MS)
+    try:
+        expect(task_row.locator("td").nth(3)).to_have_text("Running", timeout=TIMEOUT_MS)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nWorker log:\n{worker.log()[-3000:]}") from None
     expect(task_row.locator("progress")).to_have_attribute("max", "6", timeout=TIMEOUT_MS)
     expect(task_row.locator("td.pr-progress-cell")).to_contain_text("6 / 6 rows")
     ARTIFACTS.mkdir(exist_ok=True)
