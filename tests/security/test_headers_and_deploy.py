@@ -178,3 +178,19 @@ def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
     assert not [m for m in console if "Content Security Policy" in m], console
     assert polled, "the page's script never polled Pending Tasks"
     context.close()
+
+
+def cases_tried():
+    """Checks in this module, for docs/security.rst (category 7), the pinned packages pip-audit covers apart."""
+    headers = sum(len(EXPECTATIONS[key].methods) for key in APP_ENDPOINTS) * 3
+    return headers + 1 + 1 + 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1
+
+
+def pinned_packages():
+    """The packages ``make quality`` has pip-audit check: every pin of requirements/test.txt and doc.txt."""
+    names = set()
+    for name in ("test.txt", "doc.txt"):
+        for line in (ROOT / "requirements" / name).read_text().splitlines():
+            if "==" in line and not line.lstrip().startswith("#"):
+                names.add(line.split("==")[0].strip().lower())
+    return len(names)
