@@ -65,6 +65,15 @@ def _rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def _hwm_mb():
+    """The kernel's high-water mark of this process image (``VmHWM``), a cross-check of ``ru_maxrss``."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def copy_floor(course_id):
     """Rows/s of a raw COPY of the same columns, read through psycopg and discarded."""
     with psycopg_connect() as conn, conn.cursor() as cur:
@@ -161,6 +170,7 @@ def child(attempts):
         finally:
             restore()
         peak = _rss_mb()
+        hwm = _hwm_mb()
 
         reports = api.list_reports(course_id)
         done = api.list_report_tasks(course_id)
@@ -182,6 +192,7 @@ def child(attempts):
             "django_queries": counter.django,
             "peak_rss_mb": round(peak, 1),
             "baseline_rss_mb": round(baseline, 1),
+            "vm_hwm_mb": round(hwm, 1),
             "copy_seconds": round(floor_seconds, 3),
             "copy_rows_per_s": round(copy_rows_per_s),
             "ratio_vs_copy": round(rows_per_s / copy_rows_per_s, 3),
@@ -201,18 +212,31 @@ def _free_port():
 
 
 def start_s3():
-    """moto's S3-compatible server on loopback with the bucket made; returns (env, server)."""
-    import boto3
-    from moto.server import ThreadedMotoServer
+    """
+    moto's S3-compatible server on loopback, in a process of its own, with the bucket made.
+
+    Returns (env for the children, the server process). The server keeps uploads
+    in its own memory, which must not count against the measured process.
+    """
+    import urllib.request
 
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
     endpoint = f"http://127.0.0.1:{port}"
-    boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=S3_BUCKET)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            # A plain PUT makes the bucket (moto does not check signatures): no boto3 in this process.
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{S3_BUCKET}", method="PUT"), timeout=5)
+            break
+        except OSError:  # not listening yet
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                fail("moto's S3 server did not start")
+            time.sleep(0.3)
     env = {
         "PROCTORING_RESULTS_S3_ENDPOINT_URL": endpoint,
         "PROCTORING_RESULTS_S3_BUCKET": S3_BUCKET,
@@ -222,10 +246,20 @@ def start_s3():
     return env, server
 
 
+def stop_s3(server):
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def run_child(attempts, extra_env):
     env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL="filesystem://", DJANGO_DEBUG="0",
                PYTHONUNBUFFERED="1", **extra_env)
-    env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None) if not extra_env else None
+    if not extra_env:
+        env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)  # local storage unless --s3
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(attempts)], env=env, cwd=ROOT, capture_output=True, text=True,
     )
@@ -260,16 +294,21 @@ def main(argv=None):
     if args.repeat < 1:
         fail("--repeat must be at least 1")
 
-    from seed import seed
-
     sizes = sorted(set(parse_sizes(args.attempts)))
-    seed(sizes, log=lambda line: print(line, file=sys.stderr))
+    # Seeding (and the S3 server) run in processes of their own: Linux carries a parent's
+    # peak RSS into ru_maxrss of the children it starts, so this process must stay small.
+    seeded = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("seed.py")), "--attempts", ",".join(map(str, sizes))],
+        env=dict(os.environ, DATABASE_URL=database_url()), cwd=ROOT, stdout=sys.stderr,
+    )
+    if seeded.returncode != 0:
+        fail("seeding failed (see above)")
     extra_env, server = start_s3() if args.s3 else ({}, None)
     try:
         runs = [run_child(n, extra_env) for n in sizes for _ in range(args.repeat)]
     finally:
         if server is not None:
-            server.stop()
+            stop_s3(server)
     print_table(runs)
     largest = dict(runs[-1])
     largest["runs"] = runs

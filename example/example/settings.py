@@ -88,6 +88,20 @@ LOGIN_REDIRECT_URL = "/"
 
 # Report files: local file system by default, S3-compatible storage when configured.
 _S3_ENDPOINT = os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL")
+
+
+def _report_upload_config():
+    """
+    Multipart uploads in 8 MiB parts, one part at a time, from the worker's thread.
+
+    boto3's default reads up to ten parts ahead into memory (over 100 MiB more
+    for a 1M-attempt report); one at a time keeps the worker flat at about 25 MiB
+    more (docs/operations.rst, docs/performance.rst).
+    """
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=8 * 2**20, multipart_chunksize=8 * 2**20, use_threads=False)
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -106,6 +120,7 @@ STORAGES = {
                 "signature_version": "s3v4",
                 "file_overwrite": False,
                 "location": "proctoring-results",
+                "transfer_config": _report_upload_config(),
             },
         }
         if _S3_ENDPOINT
