@@ -223,3 +223,26 @@ def test_csv_in_the_browser_matches_the_api_listing(browser, live_server, course
     rows = list(csv.reader(io.StringIO(body)))
     assert sorted((r[0], r[1], r[2], r[7]) for r in rows[1:]) == expected_rows()
     page.context.close()
+
+
+def test_a_failed_task_leaves_pending_tasks_and_the_page_says_why(browser, live_server, course):
+    from playwright.sync_api import expect
+
+    from proctoring_results.models import ReportTask
+
+    instructor, _learner = course
+    # A queued task, written directly so no message waits in the broker for a later test's worker.
+    task = ReportTask.objects.create(course_id=COURSE_ID, requester=instructor)
+    page = sign_in(browser, live_server, "instructor")
+    row = page.locator(f"#pr-tasks-body tr[data-task-id='{task.id}']")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(3)).to_have_text("Queued")
+
+    # The pipeline fails it (as a worker would), with a message safe to show.
+    ReportTask.objects.filter(pk=task.id).update(
+        state="failed", message="The report could not be stored. Try again later.")
+    expect(page.get_by_text("No tasks currently running.")).to_be_visible()
+    expect(page.locator("#pr-status")).to_have_text(
+        "The report could not be created: The report could not be stored. Try again later.")
+    expect(page.locator("#pr-reports a")).to_have_count(0)
+    page.context.close()
