@@ -25,9 +25,12 @@ from dataclasses import dataclass, field
 import pytest
 from django.conf import settings
 from django.db import transaction
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from proctoring_results import storage
+
+from ..factories import COURSE_ID
 
 from .. import pii_guard
 from .conftest import NOT_SIGNED_IN, PRIVILEGED, ROLES, client_for
@@ -281,6 +284,68 @@ def test_revoked_role_closes_every_endpoint(course):
     assert client.get(reverse("proctoring_results:report_download", args=[token])).status_code == 403
 
 
+# ---------------------------------------------------------------- CSRF and hostile ids
+
+UNSAFE = [(key, method) for key in sorted(EXPECTATIONS) for method in EXPECTATIONS[key].methods
+          if method not in ("GET", "HEAD") and EXPECTATIONS[key].kind in (REST, PAGE)]
+
+
+@pytest.mark.parametrize(("key", "method"), UNSAFE)
+def test_session_writes_need_the_csrf_token(course, key, method):
+    """A page of another site cannot make the instructor's browser Generate or decide (cookie alone: 403)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(course.users["instructor"])
+    url = url_for(key, course, "instructor")
+    body = EXPECTATIONS[key].bodies.get(method)
+    assert call(client, method, url, body).status_code == 403
+    client.get(reverse("proctoring_results:data_download", args=[course.course_id]))  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.generic(method, url, data=__import__("json").dumps(body or {}),
+                              content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == EXPECTATIONS[key].methods[method]
+
+
+HOSTILE_COURSE_IDS = [
+    "course-v1:A+B+C%00", "course-v1:" + "A" * 3000 + "+B+C", "course-v1:Ä+ö+ü", "course-v1:a+b+c'--",
+    "course-v1:a+b+c;DROP TABLE x", "course-v1:a+b+%3Cscript%3E", "x/y/z", "course-v1:a+b+c+d+e",
+    "course-v1:TestX+Proctoring+2026%0A", "course-v1:testx+proctoring+2026", "..%2F..%2Fetc+passwd+x",
+]
+HOSTILE_ATTEMPT_CODES = ["x" * 3000, "%00", "' OR '1'='1", "%3Cscript%3E", "..%2F", "ＡＢＣ"]
+
+
+def same_course(url):
+    from urllib.parse import unquote
+
+    from proctoring_results import api
+
+    for cid in HOSTILE_COURSE_IDS:
+        if cid in url:
+            try:
+                return str(api.parse_course_id(unquote(cid))) == str(api.parse_course_id(COURSE_ID))
+            except Exception:  # noqa: BLE001 - not a course id at all
+                return False
+    return False
+
+
+def test_hostile_ids_are_4xx_for_everyone(course):
+    """Ids in URLs that are malformed, huge, encoded or of another case: refused, never a 5xx, never data."""
+    problems = []
+    for role in ("anonymous", "learner", "instructor"):
+        client = client_for(course.users[role])
+        urls = [f"/courses/{cid}/instructor/data_download/" for cid in HOSTILE_COURSE_IDS]
+        urls += [f"/api/proctoring-results/v1/courses/{cid}/{what}/" for cid in HOSTILE_COURSE_IDS
+                 for what in ("reports", "report-tasks", "status-counts")]
+        urls += [f"/api/proctoring-results/v1/attempts/{code}/reviews/" for code in HOSTILE_ATTEMPT_CODES]
+        for url in urls:
+            response = client.get(url)
+            text = response.content.decode("utf-8", "replace")
+            if response.status_code == 200 and role == "instructor" and same_course(url):
+                continue  # e.g. a trailing newline: parsed to the instructor's own course, and checked as such
+            if not (300 <= response.status_code < 500) or pii_guard.find_marker(text):
+                problems.append((role, url[:80], response.status_code))
+    assert not problems, problems
+
+
 # ---------------------------------------------------------------- the Django admin
 
 def admin_urls():
@@ -341,4 +406,6 @@ def cases_tried():
     admin = sum(len(methods) for _key, _url, methods in ADMIN_URLS) * len(ROLES)
     someone_elses = len(set(ROLES) - {"instructor", "anonymous"})
     revoked = 6
-    return len(CASES) + len(TOKEN_CASES) + 2 * len(UNLISTED) + someone_elses + revoked + admin
+    csrf = 2 * len(UNSAFE)
+    hostile = 3 * (len(HOSTILE_COURSE_IDS) * 4 + len(HOSTILE_ATTEMPT_CODES))
+    return len(CASES) + len(TOKEN_CASES) + 2 * len(UNLISTED) + someone_elses + revoked + admin + csrf + hostile
