@@ -252,15 +252,30 @@ def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=
     return _write_portable(queryset, fileobj, on_progress, using, counted=counted)
 
 
-def _progress_step(total):
-    """Rows between progress writes: a fixed number of writes per report, so queries stay constant in N."""
-    return max(1, -(-total // max(1, int(app_settings.REPORT_PROGRESS_UPDATES or 1))))
+class _ProgressMarks:
+    """
+    The row counts after which progress is written: each 1/``REPORT_PROGRESS_UPDATES`` of the rows.
+
+    The same number of writes for any course of at least that many rows, so the
+    task's queries stay constant in the number of attempts (the end is written anyway).
+    """
+
+    def __init__(self, total):
+        updates = max(1, int(app_settings.REPORT_PROGRESS_UPDATES or 1))
+        self._marks = iter(sorted({total * k // updates for k in range(1, updates)} - {0}))
+        self._next = next(self._marks, None)
+
+    def reached(self, rows):
+        if rows != self._next:
+            return False
+        self._next = next(self._marks, None)
+        return True
 
 
 def _write_portable(queryset, fileobj, on_progress, using, counted=None):
     """Any database Django supports: the same queryset through ``csv.writer``."""
     total = (queryset if counted is None else counted).using(using).count()
-    step = _progress_step(total)
+    marks = _ProgressMarks(total)
     if on_progress:
         on_progress(0, total)
     buffer = io.StringIO()
@@ -273,7 +288,7 @@ def _write_portable(queryset, fileobj, on_progress, using, counted=None):
             fileobj.write(buffer.getvalue().encode())
             buffer.seek(0)
             buffer.truncate()
-        if on_progress and rows % step == 0:
+        if on_progress and marks.reached(rows):
             on_progress(rows, total)
     fileobj.write(buffer.getvalue().encode())
     if on_progress:
@@ -306,7 +321,7 @@ def _copy_postgresql(queryset, fileobj, on_progress, using, counted=None):
             try:
                 cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
                 total = cursor.fetchone()[0]
-                step = _progress_step(total)
+                marks = _ProgressMarks(total)
                 if on_progress and own_connection:
                     on_progress(0, total)
                 rows = 0
@@ -319,7 +334,7 @@ def _copy_postgresql(queryset, fileobj, on_progress, using, counted=None):
                         if len(pending) >= COPY_FLUSH_ROWS:
                             fileobj.write(_crlf_lines(pending))
                             pending.clear()
-                        if on_progress and own_connection and rows % step == 0:
+                        if on_progress and own_connection and marks.reached(rows):
                             on_progress(rows, total)
                 if pending:
                     fileobj.write(_crlf_lines(pending))

@@ -1,0 +1,103 @@
+"""
+The scale contract (docs/performance.rst), kept by the suite at small sizes.
+
+The benchmark harness itself runs at 1,000 attempts on PostgreSQL, in a
+database of its own (the figures are about PostgreSQL's COPY); the query
+contracts it measures are also checked here on every database.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from proctoring_results import api
+from proctoring_results.models import Report, ReportTask
+
+from .factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_KEYS = {"attempts", "seconds", "rows_per_s", "queries", "peak_rss_mb", "copy_rows_per_s", "ratio_vs_copy"}
+
+
+def _task_queries(requester, attempts):
+    """Queries sent by the report task's code path for a course with ``attempts`` attempts."""
+    ExamAttemptFactory.create_batch(attempts, exam=ProctoredExamFactory())
+    task = api.request_report(COURSE_ID, requester)
+    with CaptureQueriesContext(connection) as ctx:
+        report = api.generate_report_now(task.id)
+    assert report.row_count == api.list_reports(COURSE_ID)[0].row_count
+    Report.objects.all().delete()
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_report_task_sends_as_many_queries_for_a_big_course_as_for_a_small_one(instructor):
+    """Progress is written a fixed number of times, so the task's queries do not grow with the course."""
+    small = _task_queries(instructor, 25)
+    assert _task_queries(instructor, 250) == small  # 275 attempts now
+
+
+@pytest.mark.django_db
+def test_the_reports_endpoint_lists_one_page_newest_first_and_counts_them_all(client, instructor):
+    now = timezone.now()
+    for i in range(30):
+        task = ReportTask.objects.create(course_id=COURSE_ID, state=ReportTask.State.SUCCEEDED)
+        Report.objects.create(
+            task=task, course_id=COURSE_ID, file_name=f"r{i}.csv", storage_key=f"k/{i}.csv", size_bytes=1,
+            row_count=1, checksum_sha256="0" * 64, created=now - timedelta(minutes=i),
+        )
+    client.force_login(instructor)
+    url = reverse("proctoring_results:v1-reports", args=[COURSE_ID])
+    data = client.get(url, {"limit": 5}).json()
+    assert data["count"] == 30
+    assert [r["file_name"] for r in data["reports"]] == ["r0.csv", "r1.csv", "r2.csv", "r3.csv", "r4.csv"]
+    assert all("/proctoring-results/reports/download/" in r["download_url"] for r in data["reports"])
+    assert [r.file_name for r in api.list_reports(COURSE_ID, limit=2)] == ["r0.csv", "r1.csv"]
+
+
+@pytest.fixture
+def bench_database(django_db_blocker):
+    """A PostgreSQL database of its own for the harness, dropped afterwards; yields its URL."""
+    import psycopg
+
+    settings = connection.settings_dict
+    name = f"{settings['NAME']}_bench"[:63]
+    base = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the harness measures PostgreSQL's COPY")
+def test_the_benchmark_harness_reports_the_figures_at_a_thousand_attempts(bench_database):
+    env = dict(os.environ, DATABASE_URL=bench_database)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/report_benchmark.py", "--attempts", "1000"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["attempts", "seconds", "rows_per_s"]
+    figures = json.loads(lines[-1])
+    assert REQUIRED_KEYS <= set(figures)
+    assert figures["attempts"] == 1000 and figures["storage"] == "local"
+    assert 0 < figures["queries"] < 100
+    assert figures["peak_rss_mb"] < 150
+    assert figures["rows_per_s"] > 0 and figures["copy_rows_per_s"] > 0
+    # The same rows: the report differs from the floor only by CRLF line ends and the formatted cells.
+    assert abs(figures["report_bytes"] - figures["copy_bytes"]) < 0.05 * figures["copy_bytes"]
