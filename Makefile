@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
+.PHONY: help demo test test-postgres bench test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -24,6 +24,12 @@ test: $(STAMP) ## set up and run the whole test suite (SQLite unless DATABASE_UR
 test-postgres: $(STAMP) ## run the suite on the local PostgreSQL, Redis and an S3-compatible server
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+BENCH_N ?= 1000
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pr_bench
+bench: $(STAMP) ## report benchmark on PostgreSQL at BENCH_N attempts (default 1000; e.g. BENCH_N=1000,100k,1M)
+	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_DATABASE_URL))) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/report_benchmark.py --attempts $(BENCH_N) $(BENCH_ARGS)
 
 migrations-check: $(STAMP) ## fail if the models changed without a migration
 	cd example && ../$(PY) manage.py makemigrations --check --dry-run proctoring_results
