@@ -49,10 +49,11 @@ def build_course(prefix, payload):
         "flag_comments": f"{prefix}{payload} (reviewer's note)",
         "provider": f"{prefix}prov",
     }
+    tag = f"{ord(prefix[0]):x}"
     safe = {
-        "user_email": "safe.learner@example.edu", "exam_name": "Safe - midterm (a=b)",
-        "attempt_code": "SAFE-0001", "username": "safe_learner", "flag_comments": "Looked away; back at 1-2 s",
-        "provider": "safe-provider",
+        "user_email": f"safe.learner.{tag}@example.edu", "exam_name": "Safe - midterm (a=b)",
+        "attempt_code": f"SAFE-{tag}", "username": f"safe_learner_{tag}",
+        "flag_comments": "Looked away; back at 1-2 s", "provider": "safe-provider",
     }
     pii_guard.register(values["flag_comments"], safe["flag_comments"])
     exam = ProctoredExamFactory(course_id=COURSE, exam_name=values["exam_name"], provider=values["provider"])
@@ -109,4 +110,18 @@ def test_only_the_leading_character_matters(instructor):
 
 def cases_tried():
     """Cells checked by this module, for docs/security.rst (category 2): dangerous and harmless, per case."""
-    return len(CASES) * len(TEXT_COLUMNS) * 2 + 2
+    return len(CASES) * len(TEXT_COLUMNS) * 2 + 2 + len(DANGEROUS) * len(TEXT_COLUMNS) * 2
+
+
+def test_every_prefix_at_once_through_s3(instructor, s3_storage):
+    """The same file stored in S3 (moto on loopback) and read back from the bucket: all ten prefixes at once."""
+    from ..services import S3_BUCKET, S3_LOCATION
+
+    built = [build_course(prefix, PAYLOADS[0]) for prefix in DANGEROUS]
+    report = api.generate_report(COURSE, instructor, extra_columns=EXTRA)
+    data = s3_storage.get_object(Bucket=S3_BUCKET, Key=f"{S3_LOCATION}/{report.storage_key}")["Body"].read()
+    rows = {row["attempt_code"].lstrip("'"): row for row in csv.DictReader(io.StringIO(data.decode(), newline=""))}
+    for values, safe in built:
+        for column in TEXT_COLUMNS:
+            assert rows[values["attempt_code"]][column] == "'" + values[column], column
+            assert rows[safe["attempt_code"]][column] == safe[column], column
