@@ -471,7 +471,7 @@ class EdxProctoringImporter:
             existing = {
                 r.review_id: r for r in Review.objects.filter(
                     attempt__in=list(attempts.values()), review_id__in=review_ids.values(),
-                ).prefetch_related("flags")
+                ).prefetch_related(*(() if self.resume else ("flags",)))
             }
             comments = {}
             edx_ids = [row[0] for row in rows]
@@ -531,16 +531,29 @@ class EdxProctoringImporter:
                 writes.append((review, attempt, review_ids[edx_id], values, flag_values))
 
             def write():
-                for review, attempt, review_id, values, flag_values in writes:
-                    if review is None:
-                        review = Review.objects.create(attempt=attempt, review_id=review_id, **values)
-                    else:
+                # A few statements per batch, whatever its size: new reviews in one insert,
+                # changed ones in one update, their flags replaced in one delete and one insert.
+                new = [Review(attempt=attempt, review_id=review_id, **values)
+                       for review, attempt, review_id, values, _flags in writes if review is None]
+                Review.objects.bulk_create(new)
+                changed = []
+                for review, _attempt, _review_id, values, _flags in writes:
+                    if review is not None:
                         for name, value in values.items():
                             if name != "provider":
                                 setattr(review, name, value)
-                        review.save()
-                        review.flags.all().delete()
-                    ReviewFlag.objects.bulk_create([ReviewFlag(review=review, **f) for f in flag_values])
+                        changed.append(review)
+                if changed:
+                    Review.objects.bulk_update(changed, ["provider_status", "outcome", "reviewer", "reviewed_at",
+                                                         "raw_payload"])
+                    ReviewFlag.objects.filter(review__in=changed).delete()
+                ids = dict(Review.objects.filter(review_id__in=[w[2] for w in writes], attempt__in=[
+                    w[1] if w[0] is None else w[0].attempt_id for w in writes
+                ]).values_list("review_id", "pk"))
+                ReviewFlag.objects.bulk_create([
+                    ReviewFlag(review_id=ids[review_id], **flag)
+                    for _review, _attempt, review_id, _values, flag_values in writes for flag in flag_values
+                ])
 
             self._commit(write)
             self.progress("reviews", reviews.frozen())

@@ -143,6 +143,23 @@ def test_a_second_run_picks_up_changes_made_in_edx_proctoring(source, learners):
     assert AttemptStatusChange.objects.filter(attempt__attempt_code=CODE(104)).count() == 2
 
 
+def test_a_review_changed_in_edx_proctoring_is_refreshed_with_its_comments(source, learners):
+    run("--match-users-by", "username")
+    edx.execute("UPDATE proctoring_proctoredexamsoftwaresecurereview SET review_status = 'Rules Violation' "
+                "WHERE id = 201")
+    edx.execute("INSERT INTO proctoring_proctoredexamstudentattemptcomment (created, modified, review_id, "
+                "start_time, stop_time, duration, comment, status) VALUES (%s, %s, 201, 50, 55, 5, 'Phone.', 'phone')",
+                (edx.MODIFIED, edx.MODIFIED))
+
+    out = run("--match-users-by", "username")
+
+    (review,) = api.list_attempt_reviews(CODE(101))
+    assert review.provider_status == "violation" and review.outcome == "verified"
+    assert [f.rule_code for f in review.flags] == ["Rules Violation", "phone"]
+    assert "reviews          read 3, created 0, updated 1, unchanged 1" in out
+    assert Review.objects.count() == 2
+
+
 def test_resume_continues_an_interrupted_import_without_refreshing(source, learners):
     run("--match-users-by", "username")
     # Simulate an interruption after the first batches: the newest rows never arrived.
