@@ -10,6 +10,7 @@ of its own (``make test-import`` builds it; CI requires it).
 import csv
 import io
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -250,3 +251,21 @@ def test_import_from_a_database_migrated_by_edx_proctoring_itself(migrated_datab
     assert "attempts         read 9, created 7" in out
     assert_imported(learners)
 
+
+
+def test_the_status_table_in_the_how_to_is_the_mapping_the_import_uses():
+    from proctoring_results.importers import STATUS_MAP
+    from proctoring_results.statuses import CSV_WORDS
+
+    text = (ROOT / "docs" / "howto" / "import_edx_proctoring.rst").read_text(encoding="utf-8")
+    table = text.split("Statuses\n********", 1)[1].split("Disagree", 1)[0]
+    by_word = {word: status for status, word in CSV_WORDS.items()}
+    documented = {}
+    for sources, target in re.findall(r"\* - (.+)\n\s+- (.+)\n", table)[1:]:  # [0] is the header row
+        names = re.findall(r"``([a-z_]+)``", sources)
+        targets = [by_word[t.strip()] for t in target.split("/")] if names else []
+        if len(targets) == len(names) > 1 and "/" in sources:  # "verified / rejected"
+            documented.update(zip(names, targets))
+        else:
+            documented.update({name: targets[0] for name in names})
+    assert documented == STATUS_MAP
