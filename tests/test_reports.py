@@ -374,6 +374,20 @@ def test_a_task_failed_as_stale_while_running_leaves_no_report(course, instructo
     assert api.get_report_task(task.id).state == "failed"
 
 
+def test_when_recording_the_report_fails_the_stored_file_is_deleted(course, instructor):
+    """The Report row and the task's success commit together; if that fails, the object goes too."""
+    task = api.request_report(COURSE_ID, instructor)
+    claimed = reports.claim_task(task.id)
+    # A row already holding this task's one-to-one slot makes the Report insert fail for real.
+    Report.objects.create(task_id=task.id, course_id=COURSE_ID, file_name="x.csv", storage_key="elsewhere/x.csv",
+                          size_bytes=0, row_count=0, checksum_sha256="0" * 64, created=T0)
+    before = stored_files()
+    with pytest.raises(reports.GenerationError, match="database error while recording the report"):
+        reports.run_task(claimed)
+    assert stored_files() == before
+    assert api.get_report_task(task.id).state == "failed"
+
+
 def test_expired_reports_are_deleted_file_and_row(course):
     with time_machine.travel(T0, tick=False):
         old = api.generate_report(COURSE_ID)
