@@ -50,6 +50,10 @@ def _errors(name):
 
 _DETAIL = inline_serializer("Detail", fields={"detail": serializers.CharField()})
 _MESSAGE = inline_serializer("Message", fields={"message": serializers.CharField()})
+#: A 400 is either the app's own message or DRF's ``detail`` (an unparseable body).
+_BAD_REQUEST = inline_serializer("BadRequest", fields={
+    "message": serializers.CharField(required=False), "detail": serializers.CharField(required=False),
+})
 
 _COURSE_ID = OpenApiParameter(
     "course_id", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -150,7 +154,7 @@ class ReportTasksSchema(OpenApiViewExtension):
                     ),
                 }),
                 responses={
-                    202: task_and_message, 400: _MESSAGE, 403: _DETAIL, 404: _DETAIL,
+                    202: task_and_message, 400: _BAD_REQUEST, 403: _DETAIL, 404: _DETAIL,
                     409: OpenApiResponse(task_and_message, description="A report of this course is already running."),
                     503: _MESSAGE,
                 },
