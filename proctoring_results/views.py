@@ -27,8 +27,9 @@ GENERATE_MESSAGE = gettext_lazy(
     "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
 )
 
-#: How many reports the page lists at first; the REST API can list more.
-PAGE_REPORT_LIMIT = 100
+#: How many reports the page lists, newest first; the REST API can list more. Each link is
+#: signed per request, so the page size is what a poll costs (docs/performance.rst).
+PAGE_REPORT_LIMIT = 25
 
 
 def report_download_link(request, report):

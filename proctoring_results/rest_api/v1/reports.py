@@ -19,7 +19,8 @@ from proctoring_results.views import GENERATE_MESSAGE, report_download_link
 from .permissions import CanViewCourseResults
 
 #: A listing returns at most this many reports, newest first, unless ``?limit=`` asks for fewer or more.
-DEFAULT_REPORT_LIMIT = 100
+#: The page's size: signing links is most of a poll's cost (docs/performance.rst).
+DEFAULT_REPORT_LIMIT = 25
 MAX_REPORT_LIMIT = 1000
 
 
