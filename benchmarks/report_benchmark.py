@@ -199,6 +199,8 @@ def child(attempts):
             "report_bytes": report.size_bytes,
             "copy_bytes": floor_bytes,
             "storage": "s3" if os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL") else "local",
+            # The machine's 1-minute load when the run ended: the figures are only as quiet as the machine.
+            "load_1m": round(os.getloadavg()[0], 2),
         }
         print(json.dumps(result))
     finally:
