@@ -18,7 +18,7 @@ imported, so the app keeps working (and testing) outside the LMS.
 
 import logging
 
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from .conf import SETTING_NAME, app_settings
 
@@ -59,11 +59,27 @@ def can_view_exam_results(user, course_key):
 
 @register(Tags.compatibility)
 def check_openedx_bridge(app_configs=None, **kwargs):
-    """The bridge only works inside an LMS: say so at start-up rather than refusing everyone quietly."""
-    configured = app_settings.user_settings.get("PERMISSION_CHECK") if _settings_ok() else None
-    if configured not in (f"{__name__}.can_view_exam_results", can_view_exam_results):
+    """
+    The bridge only works inside an LMS, and inside an LMS only the bridge asks the LMS's roles.
+
+    E101: the bridge is configured but edx-platform is not importable (nobody would get in).
+    W101: inside the LMS, ``PERMISSION_CHECK`` was left to this app's own ``CourseRole``
+    table, typically because a settings file assigned ``PROCTORING_RESULTS = {...}``
+    after the plugin had filled it in.
+    """
+    if not _settings_ok():
         return []
-    if _lms_permissions() is not None:
+    configured = app_settings.user_settings.get("PERMISSION_CHECK")
+    in_lms = _lms_permissions() is not None
+    if configured is None and in_lms:
+        return [Warning(
+            f"Inside the Open edX LMS, {SETTING_NAME}['PERMISSION_CHECK'] is unset, so access is decided by "
+            "this app's own CourseRole table instead of the LMS's course roles.",
+            hint=f"Set it to '{__name__}.can_view_exam_results', or update {SETTING_NAME} in your settings "
+                 "instead of replacing the dict the plugin filled in (docs/howto/install_openedx.rst).",
+            id="proctoring_results.W101",
+        )]
+    if configured not in (f"{__name__}.can_view_exam_results", can_view_exam_results) or in_lms:
         return []
     return [Error(
         f"{SETTING_NAME}['PERMISSION_CHECK'] is the Open edX bridge, but {LMS_PERMISSIONS_MODULE} "

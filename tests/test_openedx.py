@@ -228,3 +228,12 @@ def test_outside_the_lms_the_bridge_refuses_everyone_and_the_check_says_why(clie
 def test_importing_the_bridge_does_not_import_edx_platform():
     assert openedx.LMS_PERMISSIONS_MODULE not in sys.modules
     assert "lms" not in sys.modules
+
+
+def test_inside_the_lms_an_unset_permission_check_is_a_warning(lms):
+    with override_settings(PROCTORING_RESULTS={}):
+        found = {c.id: c for c in checks.run_checks(tags=[checks.Tags.compatibility])}
+
+    assert "proctoring_results.W101" in found
+    assert "instead of the LMS's course roles" in found["proctoring_results.W101"].msg
+
