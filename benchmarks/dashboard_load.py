@@ -282,7 +282,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=30, help="seconds at 50 req/s (default 30)")
     parser.add_argument("--step-seconds", type=float, default=10, help="seconds per step-up rate (default 10)")
-    parser.add_argument("--rates", default="100,150,200,250,300,400,500,600,800",
+    parser.add_argument("--rates", default="60,70,80,90,100,125,150,200,300,400",
                         help="step-up rates in req/s, tried in order until p95 >= 50 ms")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker, gthread (default 4)")
