@@ -84,7 +84,8 @@ def prepare_course():
         ReportTask.objects.filter(pk__in=[t.pk for t in tasks]).update(created=now - timedelta(days=60))
         Report.objects.bulk_create([
             Report(
-                task=task, course_id=COURSE_ID, file_name=f"BenchX_Dashboard_2026_proctored_exam_results_report_{i}.csv",
+                task=task, course_id=COURSE_ID,
+                file_name=f"BenchX_Dashboard_2026_proctored_exam_results_report_{i}.csv",
                 storage_key=f"BenchX_Dashboard_2026/{task.pk}/report.csv", size_bytes=670000, row_count=5000,
                 checksum_sha256="0" * 64, requester=user, created=now - timedelta(hours=i),
             )
@@ -260,7 +261,8 @@ def print_summary(summary, title):
     print(f"{title}: {summary['offered_rps']} req/s offered for {summary['duration_s']} s")
     print(f"  {'endpoint':<14}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, s in summary["endpoints"].items():
-        print(f"  {name:<14}{s['requests']:>9}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}{s['p99_ms']:>9.1f}{s['errors']:>8}")
+        print(f"  {name:<14}{s['requests']:>9}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}{s['p99_ms']:>9.1f}"
+              f"{s['errors']:>8}")
     sys.stdout.flush()
 
 
