@@ -172,6 +172,9 @@ def _attempt_queryset():
 
 
 def get_attempt(attempt_code):
+    # PostgreSQL refuses NUL in text parameters (DataError); no attempt code holds one.
+    if not isinstance(attempt_code, str) or "\x00" in attempt_code:
+        raise AttemptNotFound("No exam attempt with that attempt code.")
     try:
         return _attempt_data(_attempt_queryset().get(attempt_code=attempt_code))
     except _ExamAttempt.DoesNotExist:
