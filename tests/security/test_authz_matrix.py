@@ -336,14 +336,46 @@ def test_hostile_ids_are_4xx_for_everyone(course):
         urls += [f"/api/proctoring-results/v1/courses/{cid}/{what}/" for cid in HOSTILE_COURSE_IDS
                  for what in ("reports", "report-tasks", "status-counts")]
         urls += [f"/api/proctoring-results/v1/attempts/{code}/reviews/" for code in HOSTILE_ATTEMPT_CODES]
+        urls += [f"/api/proctoring-results/v1/attempts/{code}/decision/" for code in HOSTILE_ATTEMPT_CODES]
         for url in urls:
-            response = client.get(url)
+            response = client.post(url, {"status": "verified"}, content_type="application/json") \
+                if url.endswith("/decision/") else client.get(url)
             text = response.content.decode("utf-8", "replace")
             if response.status_code == 200 and role == "instructor" and same_course(url):
                 continue  # e.g. a trailing newline: parsed to the instructor's own course, and checked as such
             if not (300 <= response.status_code < 500) or pii_guard.find_marker(text):
                 problems.append((role, url[:80], response.status_code))
     assert not problems, problems
+
+
+ID_FUZZ_EXAMPLES = 100
+
+
+@pytest.mark.slow
+def test_fuzzed_ids_in_every_url_never_5xx(course):
+    """Any text (NUL, surrogates' neighbours, slashes, %-escapes) as course id or attempt code: never a 5xx."""
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    client = client_for(course.users["instructor"])
+    templates = ["/courses/{c}/instructor/data_download/", "/api/proctoring-results/v1/courses/{c}/reports/",
+                 "/api/proctoring-results/v1/courses/{c}/report-tasks/",
+                 "/api/proctoring-results/v1/courses/{c}/status-counts/",
+                 "/api/proctoring-results/v1/attempts/{a}/reviews/"]
+
+    @hypothesis_settings(max_examples=ID_FUZZ_EXAMPLES, deadline=None, derandomize=True,
+                         suppress_health_check=list(HealthCheck))
+    @given(org=st.text(min_size=1, max_size=20), run=st.text(min_size=1, max_size=20),
+           code=st.text(min_size=1, max_size=60), template=st.sampled_from(templates))
+    def run_one(org, run, code, template):
+        course_id = quote(f"course-v1:{org}+X+{run}", safe=":+")
+        url = template.format(c=course_id, a=quote(code, safe=""))
+        assert client.get(url).status_code < 500, url
+
+    run_one()
 
 
 # ---------------------------------------------------------------- the Django admin
@@ -407,5 +439,5 @@ def cases_tried():
     someone_elses = len(set(ROLES) - {"instructor", "anonymous"})
     revoked = 6
     csrf = 2 * len(UNSAFE)
-    hostile = 3 * (len(HOSTILE_COURSE_IDS) * 4 + len(HOSTILE_ATTEMPT_CODES))
+    hostile = 3 * (len(HOSTILE_COURSE_IDS) * 4 + 2 * len(HOSTILE_ATTEMPT_CODES)) + ID_FUZZ_EXAMPLES
     return len(CASES) + len(TOKEN_CASES) + 2 * len(UNLISTED) + someone_elses + revoked + admin + csrf + hostile
