@@ -110,7 +110,8 @@ def test_only_the_leading_character_matters(instructor):
 
 def cases_tried():
     """Cells checked by this module, for docs/security.rst (category 2): dangerous and harmless, per case."""
-    return len(CASES) * len(TEXT_COLUMNS) * 2 + 2 + len(DANGEROUS) * len(TEXT_COLUMNS) * 2
+    csv_cells = len(CASES) * len(TEXT_COLUMNS) * 2 + 2 + len(DANGEROUS) * len(TEXT_COLUMNS) * 2
+    return csv_cells + len(XSS)
 
 
 def test_every_prefix_at_once_through_s3(instructor, s3_storage):
@@ -125,3 +126,29 @@ def test_every_prefix_at_once_through_s3(instructor, s3_storage):
         for column in TEXT_COLUMNS:
             assert rows[values["attempt_code"]][column] == "'" + values[column], column
             assert rows[safe["attempt_code"]][column] == safe[column], column
+
+
+# ---------------------------------------------------------------- the same texts in HTML
+
+XSS = ['<script>alert(1)</script>', '"><svg onload=alert(1)>', "'><img src=x onerror=alert(1)>",
+       "</title><script>alert(1)</script>", "javascript:alert(1)//<a>"]
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_the_dashboard_escapes_what_it_shows(payload, instructor, client):
+    """Exam names (chart, table) and the requester's name (Pending Tasks) are text, never markup."""
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    from ..factories import COURSE_ID
+
+    exam = ProctoredExamFactory(course_id=COURSE_ID, exam_name=f"Final {payload}")
+    ExamAttemptFactory(exam=exam, status=AttemptStatus.VERIFIED)
+    requester = UserFactory(username=f"req{payload}", email="xss.requester@example.edu")
+    api.request_report(COURSE_ID, requester)
+    client.force_login(instructor)
+    html = client.get(reverse("proctoring_results:data_download", args=[COURSE_ID])).content.decode()
+    assert "Final" in html and payload not in html
+    assert escape(f"Final {payload}") in html and escape(f"req{payload}") in html  # shown, as text
+    for tag in ("<script>alert", "<svg onload", "<img src=x", "<a>"):
+        assert tag not in html  # the text is there, escaped: "&lt;svg onload=..." is harmless
