@@ -25,4 +25,17 @@ def plugin_settings(settings):
     routing_key = getattr(settings, "GRADES_DOWNLOAD_ROUTING_KEY", None)
     if routing_key and "REPORT_CELERY_QUEUE" not in values:
         values["REPORT_CELERY_QUEUE"] = routing_key
+    # The LMS's layout carries inline scripts: its own policy (if any) applies, not the app's default.
+    values.setdefault("CONTENT_SECURITY_POLICY", None)
     settings.PROCTORING_RESULTS = values
+    _add_security_headers_middleware(settings)
+
+
+def _add_security_headers_middleware(settings):
+    """No-store and nosniff on the app's pages (docs/security.rst), right after Django's SecurityMiddleware."""
+    middleware = getattr(settings, "MIDDLEWARE", None)
+    name = "proctoring_results.security.SecurityHeadersMiddleware"
+    if not isinstance(middleware, list) or name in middleware:
+        return
+    anchor = "django.middleware.security.SecurityMiddleware"
+    middleware.insert(middleware.index(anchor) + 1 if anchor in middleware else 0, name)
