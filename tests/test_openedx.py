@@ -74,7 +74,7 @@ def test_plugin_settings_fill_in_defaults_for_the_lms():
     add_plugins(settings.__name__, LMS, "production")
 
     assert settings.PROCTORING_RESULTS == {
-        "PERMISSION_CHECK": BRIDGE, "REPORT_CELERY_QUEUE": "edx.lms.core.high_mem",
+        "PERMISSION_CHECK": BRIDGE, "REPORT_CELERY_QUEUE": "edx.lms.core.high_mem", "CONTENT_SECURITY_POLICY": None,
     }
     storage = settings.STORAGES["proctoring_results"]
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
@@ -100,6 +100,7 @@ def test_plugin_settings_never_replace_an_operators_values():
 
     assert settings.PROCTORING_RESULTS == {
         "PERMISSION_CHECK": "site.roles.check", "REPORT_CELERY_QUEUE": None, "LINK_EXPIRY_SECONDS": 120,
+        "CONTENT_SECURITY_POLICY": None,
     }
     assert settings.STORAGES["proctoring_results"] is own_storage
 
