@@ -104,7 +104,6 @@ def data_download(request, course_id):
         url, expires_at = report_download_link(request, report)
         report_rows.append({"report": report, "url": url, "expires_at": expires_at})
     chart_rows = charts.group_counts(api.course_status_counts(course_key))
-    api_base = f"{reverse('proctoring_results:data_download', args=[str(course_key)])}"
     return render(request, "proctoring_results/data_download.html", {
         "course_id": str(course_key),
         "reports": report_rows,
@@ -115,7 +114,6 @@ def data_download(request, course_id):
         "link_expiry_seconds": app_settings.LINK_EXPIRY_SECONDS,
         "tasks_url": reverse("proctoring_results:v1-report-tasks", args=[str(course_key)]),
         "reports_url": reverse("proctoring_results:v1-reports", args=[str(course_key)]),
-        "page_url": api_base,
         "strings": _dashboard_strings(),
         "generate_message": GENERATE_MESSAGE,
     })
