@@ -99,6 +99,32 @@ def test_the_security_check_warns_without_the_middleware(settings):
     assert [w.id for w in check_security_headers()] == ["proctoring_results.W010"]
 
 
+def test_the_open_edx_plugin_installs_the_middleware_and_leaves_the_policy_to_the_lms():
+    """Inside an LMS: no-store and nosniff on the app's pages (W010 silent), the LMS's own CSP (if any) applies."""
+    import types
+
+    from proctoring_results.settings.common import plugin_settings
+
+    lms = types.SimpleNamespace(MIDDLEWARE=["x.First", "django.middleware.security.SecurityMiddleware", "x.Last"])
+    plugin_settings(lms)
+    plugin_settings(lms)  # idempotent
+    assert lms.MIDDLEWARE == ["x.First", "django.middleware.security.SecurityMiddleware",
+                              "proctoring_results.security.SecurityHeadersMiddleware", "x.Last"]
+    assert lms.PROCTORING_RESULTS["CONTENT_SECURITY_POLICY"] is None
+    own = types.SimpleNamespace(MIDDLEWARE=("a.Tuple",), PROCTORING_RESULTS={"CONTENT_SECURITY_POLICY": "default-src 'self'"})
+    plugin_settings(own)
+    assert own.MIDDLEWARE == ("a.Tuple",)  # not a list: left to the operator (and W010 tells them)
+    assert own.PROCTORING_RESULTS["CONTENT_SECURITY_POLICY"] == "default-src 'self'"
+
+
+@pytest.mark.django_db
+def test_without_a_policy_the_other_headers_stay(course, settings):
+    settings.PROCTORING_RESULTS = {"CONTENT_SECURITY_POLICY": None}
+    response = client_for(course.users["instructor"]).get(reverse("proctoring_results:data_download", args=[COURSE_ID]))
+    assert "Content-Security-Policy" not in response and "no-store" in response["Cache-Control"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
 def run_manage(*args, **env):
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT / "example", capture_output=True, text=True, timeout=120,
@@ -183,7 +209,7 @@ def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
 def cases_tried():
     """Checks in this module, for docs/security.rst (category 7), the pinned packages pip-audit covers apart."""
     headers = sum(len(EXPECTATIONS[key].methods) for key in APP_ENDPOINTS) * 3
-    return headers + 1 + 1 + 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1
+    return headers + 1 + 1 + 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1 + 2
 
 
 def pinned_packages():
