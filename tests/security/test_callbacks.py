@@ -164,6 +164,15 @@ def test_unknown_providers_and_wrong_secrets_get_one_401(attempt):
     assert not Review.objects.exists()
 
 
+def test_a_provider_cannot_review_another_providers_attempt(attempt):
+    """Correctly signed by a configured provider, but not the exam's: as if the attempt did not exist."""
+    body = payload(attempt.attempt_code, status="violation")
+    response = post(body, provider=OTHER, secret=OTHER_SECRET)
+    assert response.status_code == 404
+    attempt.refresh_from_db()
+    assert attempt.status == "submitted" and not Review.objects.exists()
+
+
 def test_several_v1_signatures_one_of_them_right_is_accepted(attempt):
     """Key rotation: a provider may send the signature under the old and the new secret."""
     body = payload(attempt.attempt_code)
@@ -263,4 +272,4 @@ def test_fuzz_raw_requests_never_5xx(attempts):
 def cases_tried():
     """Callback requests in this module, for docs/security.rst (category 4)."""
     refusals = 2 * len(UNKNOWN_PROVIDERS) + 1 + len(WRONG_SECRETS) + 1 + 16 + 1 + 1
-    return 9 + 2 + 1 + 3 + 1 + 1 + refusals + 1 + 2 * FUZZ_EXAMPLES
+    return 9 + 2 + 1 + 3 + 1 + 1 + refusals + 1 + 1 + 2 * FUZZ_EXAMPLES
