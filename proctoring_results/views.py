@@ -78,6 +78,7 @@ def _dashboard_strings():
         "networkError": _("The server could not be reached. Retrying…"),
         "reportReady": _("A new report is ready: %(name)s"),
         "taskFailed": _("The report could not be created: %(message)s"),
+        "more": _("Showing the %(shown)s newest of %(total)s reports."),
         "bytes": _("%(n)s bytes"),
         "kilobytes": _("%(n)s KB"),
         "megabytes": _("%(n)s MB"),
@@ -107,6 +108,7 @@ def data_download(request, course_id):
     return render(request, "proctoring_results/data_download.html", {
         "course_id": str(course_key),
         "reports": report_rows,
+        "reports_total": api.count_reports(course_key) if len(report_rows) == PAGE_REPORT_LIMIT else len(report_rows),
         "tasks": api.list_report_tasks(course_key, active_only=True),
         "chart_svg": charts.status_chart_svg(chart_rows),
         "chart_rows": chart_rows,

@@ -205,3 +205,16 @@ def test_page_queries_do_not_grow_with_attempts_or_reports(client, instructor, e
         with time_machine.travel(timedelta(minutes=1)):
             api.generate_report(COURSE_ID, instructor)
     assert count() == before
+
+
+def test_page_says_when_it_shows_only_the_newest_reports(client, instructor, exam, monkeypatch):
+    from proctoring_results import views
+
+    monkeypatch.setattr(views, "PAGE_REPORT_LIMIT", 2)
+    for minute in range(3):
+        with time_machine.travel(datetime(2026, 3, 1, 10, minute, tzinfo=dt_timezone.utc), tick=False):
+            api.generate_report(COURSE_ID, instructor)
+    client.force_login(instructor)
+    page = client.get(PAGE).content.decode()
+    assert len(re.findall(r'class="pr-report-link"', page)) == 2
+    assert "Showing the 2 newest of 3 reports." in page

@@ -206,6 +206,14 @@
     reportsList.replaceChildren.apply(reportsList, items);
   }
 
+  function renderMore(shown, total) {
+    var more = document.getElementById("pr-reports-more");
+    if (more) {
+      more.textContent = fmt(strings.more, { shown: shown, total: total });
+      more.hidden = !(total > shown);
+    }
+  }
+
   function refreshReports(announceNew) {
     clearTimeout(reportsTimer);
     var started = Date.now();
@@ -216,6 +224,7 @@
       var reports = result.data.reports || [];
       var fresh = reports.filter(function (report) { return knownReportIds.indexOf(String(report.id)) === -1; });
       renderReports(reports);
+      renderMore(reports.length, result.data.count || reports.length);
       knownReportIds = reports.map(function (report) { return String(report.id); });
       // Measured from when we asked, on this machine's clock: the server's clock may differ.
       linksDeadline = started + (result.data.link_expiry_seconds * 1000 || expiryMs);
