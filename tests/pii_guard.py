@@ -15,7 +15,10 @@ suite runs under this guard:
   loggers are opened down to DEBUG for the test's length), and the message,
   its arguments and any formatted traceback are searched for those markers;
 - Celery's ``before_task_publish`` signal shows every task message before it
-  reaches the broker; its body and headers are searched the same way.
+  reaches the broker; its body and headers are searched the same way;
+- the log files of Celery worker processes a test started (``tests/services.py``
+  writes them as ``worker-*.log`` in the test's ``tmp_path``) are searched at
+  the end of the test.
 
 A hit fails the test with the logger name and where the marker was found, but
 never prints the marker itself. A test that must provoke such a record on
@@ -205,6 +208,16 @@ def _connect_signals():
     _connected = True
 
 
+def _check_worker_logs(request):
+    """Celery worker processes log to files (tests/services.py): search those of this test too."""
+    tmp_path = getattr(request.node, "funcargs", {}).get("tmp_path")
+    if tmp_path is None:
+        return
+    for log_file in sorted(tmp_path.glob("worker-*.log")):
+        if guard.find(log_file.read_text(errors="replace")):
+            guard.report(f"the Celery worker's log {log_file.name}")
+
+
 @pytest.fixture(autouse=True)
 def pii_guard(request):
     """Autouse: fail the test if a log record or task message carried personal data."""
@@ -224,6 +237,7 @@ def pii_guard(request):
         root.removeHandler(handler)
         for name, level in saved_levels.items():
             logging.getLogger(name).setLevel(level)
+    _check_worker_logs(request)
     leaks = list(guard.leaks)
     guard.reset()
     if leaks:

@@ -50,6 +50,19 @@ def test_a_task_message_with_an_email_is_caught():
     assert Celery  # the real signal, not a stand-in
 
 
+def test_a_worker_log_with_an_email_is_caught(tmp_path, request):
+    """Worker processes log to files: the guard reads those of the test at its end."""
+    user = UserFactory(username="workerlog", email="worker.log.learner@example.edu")
+    (tmp_path / "worker-0.log").write_text(f"[INFO] Task succeeded for {user.pk}\n")
+    pii_guard._check_worker_logs(request)
+    assert pii_guard.guard.leaks == []
+    (tmp_path / "worker-1.log").write_text(f"[ERROR] could not mail {user.email}\n")
+    pii_guard._check_worker_logs(request)
+    assert pii_guard.guard.leaks == ["the Celery worker's log worker-1.log"]
+    pii_guard.guard.leaks.clear()
+    (tmp_path / "worker-1.log").unlink()
+
+
 def test_short_or_empty_values_are_not_markers():
     pii_guard.register("", "Li", None)
     assert pii_guard.find_marker("Li said hello") is None
@@ -57,4 +70,4 @@ def test_short_or_empty_values_are_not_markers():
 
 def cases_tried():
     """The guard's own checks, for docs/security.rst (category 6)."""
-    return 4 + 1 + 1 + 1
+    return 4 + 1 + 1 + 1 + 1
