@@ -162,7 +162,8 @@ class _GuardHandler(logging.Handler):
     def emit(self, record):
         guard.records_seen += 1
         if _record_marker(record):
-            guard.report(f"log record of logger '{record.name}' at {record.levelname} ({record.pathname}:{record.lineno})")
+            guard.report(f"log record of logger '{record.name}' at {record.levelname} "
+                         f"({record.pathname}:{record.lineno})")
 
 
 def _on_task_publish(sender=None, body=None, headers=None, exchange=None, routing_key=None, **kwargs):

@@ -111,7 +111,8 @@ def test_the_open_edx_plugin_installs_the_middleware_and_leaves_the_policy_to_th
     assert lms.MIDDLEWARE == ["x.First", "django.middleware.security.SecurityMiddleware",
                               "proctoring_results.security.SecurityHeadersMiddleware", "x.Last"]
     assert lms.PROCTORING_RESULTS["CONTENT_SECURITY_POLICY"] is None
-    own = types.SimpleNamespace(MIDDLEWARE=("a.Tuple",), PROCTORING_RESULTS={"CONTENT_SECURITY_POLICY": "default-src 'self'"})
+    own = types.SimpleNamespace(MIDDLEWARE=("a.Tuple",),
+                                PROCTORING_RESULTS={"CONTENT_SECURITY_POLICY": "default-src 'self'"})
     plugin_settings(own)
     assert own.MIDDLEWARE == ("a.Tuple",)  # not a list: left to the operator (and W010 tells them)
     assert own.PROCTORING_RESULTS["CONTENT_SECURITY_POLICY"] == "default-src 'self'"
@@ -135,7 +136,8 @@ def run_manage(*args, **env):
 def test_check_deploy_is_clean_with_the_production_settings():
     result = run_manage(
         "check", "--deploy", "--fail-level", "WARNING", "--settings", "example.settings_production",
-        DJANGO_SECRET_KEY="x" * 20 + "a-long-random-production-secret-key-0123456789", DJANGO_ALLOWED_HOSTS="lms.example.edu",
+        DJANGO_SECRET_KEY="x" * 20 + "a-long-random-production-secret-key-0123456789",
+        DJANGO_ALLOWED_HOSTS="lms.example.edu",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
