@@ -425,9 +425,21 @@ def _record_progress(task_id):
 
 def fail_task(task_id, message):
     """Mark an active task failed with a short message (no personal data)."""
-    return ReportTask.objects.filter(pk=task_id, state__in=ReportTask.ACTIVE_STATES).update(
-        state=ReportTask.State.FAILED, message=message[:500], finished_at=timezone.now(),
-    )
+    def update():
+        return ReportTask.objects.filter(pk=task_id, state__in=ReportTask.ACTIVE_STATES).update(
+            state=ReportTask.State.FAILED, message=message[:500], finished_at=timezone.now(),
+        )
+
+    try:
+        return update()
+    except DatabaseError:
+        # The failure being recorded may be the lost connection itself: Django does not
+        # reconnect on its own outside a transaction, so open a new one, once.
+        connection = connections[router.db_for_write(ReportTask)]
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return update()
 
 
 def run_task(task):
