@@ -245,6 +245,14 @@ def test_report_files_are_private_in_s3(db, moto, instructor):
     with pytest.raises(urllib.error.HTTPError) as excinfo:
         urllib.request.urlopen(f"{moto.endpoint}/{S3_BUCKET}/{S3_LOCATION}/{report.storage_key}", timeout=5)
     assert excinfo.value.code == 403
+    # The dashboard's API and page offer only the app's signed links, never a storage URL or key.
+    with s3_reports_at(moto.endpoint):
+        client = client_for(instructor)
+        listing = client.get(reverse("proctoring_results:v1-reports", args=[COURSE_ID])).content.decode()
+        page = client.get(reverse("proctoring_results:data_download", args=[COURSE_ID])).content.decode()
+    for text in (listing, page):
+        assert report.file_name in text
+        assert moto.endpoint not in text and report.storage_key not in text and "X-Amz-" not in text
 
 
 # ---------------------------------------------------------------- broker down at Generate
