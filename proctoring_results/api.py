@@ -6,24 +6,35 @@ Functions take and return plain values and ``data.py`` dataclasses, never
 models or querysets, and raise the errors in ``exceptions.py``.
 """
 
+import logging as _logging
+import uuid as _uuid
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
+from django.db import IntegrityError as _IntegrityError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
+from . import reports as _reports
+from . import reviews as _reviews
 from . import statuses
-from .data import AttemptData, ExamData, ExamStatusCounts
-from .exceptions import AttemptNotFound, ExamNotFound, InvalidCourseId, InvalidExamData
+from .conf import app_settings as _app_settings
+from .data import AttemptData, ExamData, ExamStatusCounts, ReportData, ReportTaskData
+from .exceptions import (
+    AttemptNotFound, ExamNotFound, InvalidCourseId, InvalidExamData, ReportAlreadyRunning, ReportGenerationFailed,
+    ReportNotFound, ReportQueueUnavailable, ReportTaskNotFound,
+)
 from .models import AttemptStatusChange as _AttemptStatusChange
 from .models import CourseRole as _CourseRole
 from .models import ExamAttempt as _ExamAttempt
 from .models import ProctoredExam as _ProctoredExam
+from .models import Report as _Report
 from .models import ReportDownload as _ReportDownload
+from .models import ReportTask as _ReportTask
 from .permissions import can_view_course_results as _can_view_course_results
-from . import reviews as _reviews
 
 AttemptStatus = statuses.AttemptStatus
 
@@ -334,20 +345,6 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
 
 # ---------------------------------------------------------------- reports
 # The Proctored Exam Results Report pipeline lives in reports.py; these are its doors.
-
-import logging as _logging  # noqa: E402  (this section's imports are kept with it)
-import uuid as _uuid  # noqa: E402
-
-from django.db import IntegrityError as _IntegrityError  # noqa: E402
-
-from . import reports as _reports  # noqa: E402
-from .conf import app_settings as _app_settings  # noqa: E402
-from .data import ReportData, ReportTaskData  # noqa: E402
-from .exceptions import (  # noqa: E402
-    ReportAlreadyRunning, ReportGenerationFailed, ReportNotFound, ReportQueueUnavailable, ReportTaskNotFound,
-)
-from .models import Report as _Report  # noqa: E402
-from .models import ReportTask as _ReportTask  # noqa: E402
 
 _report_log = _logging.getLogger("proctoring_results.reports")
 
