@@ -1,14 +1,34 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
-
-# Real services (S3-compatible server, Celery worker process) as fixtures.
-pytest_plugins = ["tests.services"]
+from django.db import connection
 
 from proctoring_results import api
 
 from .factories import COURSE_ID, ProctoredExamFactory, UserFactory
 from .pii_guard import pii_guard  # noqa: F401  (autouse: no personal data in logs or task messages)
+
+# Real services (S3-compatible server, Celery worker process) as fixtures.
+pytest_plugins = ["tests.services"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_postgres_sessions(django_db_setup, django_db_blocker):
+    """
+    Close sessions left on the test database before pytest-django drops it.
+
+    A live server's keep-alive request thread can still hold its connection when
+    the browser tests end; PostgreSQL then refuses to drop the database ("being
+    accessed by other users") and the next run starts from a stale one.
+    """
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture
