@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,8 @@ from . import statuses
 from .statuses import AttemptStatus
 
 
-#: No exam or allowance runs longer than a week; anything above is a typo.
+#: No exam or allowance runs longer than a week; anything above is a typo. The explicit
+#: MinValueValidator(0) matters on Django 4.2 + SQLite, where PositiveIntegerField has none.
 MAX_TIME_LIMIT_MINS = 7 * 24 * 60
 
 
@@ -112,7 +113,7 @@ class ProctoredExam(TimeStampedModel):
         _("exam name"), max_length=255, help_text=_("The name of the exam in the body of the course."),
     )
     time_limit_mins = models.PositiveIntegerField(
-        _("time limit (minutes)"), validators=[MaxValueValidator(MAX_TIME_LIMIT_MINS)],
+        _("time limit (minutes)"), validators=[MinValueValidator(0), MaxValueValidator(MAX_TIME_LIMIT_MINS)],
         help_text=_("Time allowed to complete the exam, before any learner allowance."),
     )
     is_practice_exam = models.BooleanField(_("practice exam"), default=False, help_text=_("A practice exam."))
@@ -168,7 +169,7 @@ class ExamAttempt(TimeStampedModel):
         help_text=_("The provider's id of the proctoring session."),
     )
     allowed_time_limit_mins = models.PositiveIntegerField(
-        _("allowed time limit (minutes)"), validators=[MaxValueValidator(MAX_TIME_LIMIT_MINS)],
+        _("allowed time limit (minutes)"), validators=[MinValueValidator(0), MaxValueValidator(MAX_TIME_LIMIT_MINS)],
         help_text=_("Time this learner was allotted, allowances included."),
     )
     is_sample_attempt = models.BooleanField(
