@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres bench test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-django42 bench test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -24,6 +24,19 @@ test: $(STAMP) ## set up and run the whole test suite (SQLite unless DATABASE_UR
 test-postgres: $(STAMP) ## run the suite on the local PostgreSQL, Redis and an S3-compatible server
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+# Django 4.2 LTS, which Open edX still deploys: the same pins, Django and REST framework stepped back.
+DJ42_VENV := .tox/django42
+
+$(DJ42_VENV)/.installed: requirements/test.txt setup.py
+	python3.11 -m venv $(DJ42_VENV) || python3 -m venv $(DJ42_VENV)
+	$(DJ42_VENV)/bin/python -m pip install --quiet -r requirements/test.txt
+	$(DJ42_VENV)/bin/python -m pip install --quiet "Django>=4.2,<5.0" "djangorestframework>=3.15,<3.17"
+	$(DJ42_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-django42: $(DJ42_VENV)/.installed ## run the suite on Django 4.2 LTS (SQLite unless DATABASE_URL is set)
+	$(DJ42_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 BENCH_N ?= 1000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pr_bench
