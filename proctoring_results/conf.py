@@ -65,33 +65,57 @@ DEFAULTS = {
 IMPORT_STRINGS = {"PERMISSION_CHECK"}
 
 
+_NOT_SET = {}
+
+
 class AppSettings:
-    """Attribute access to ``settings.PROCTORING_RESULTS`` merged over ``DEFAULTS``."""
+    """
+    Attribute access to ``settings.PROCTORING_RESULTS`` merged over ``DEFAULTS``.
+
+    Resolved values are cached for the very dict object they came from, and
+    the cache is replaced in one assignment. Any thread therefore sees the
+    settings in force now: a cache cleared only by ``setting_changed`` could be
+    refilled from the old dict by a thread (a live server's, in tests) reading
+    during the change, and then stayed stale for the rest of the process.
+    """
 
     def __init__(self, defaults=None, import_strings=None):
         self.defaults = defaults or DEFAULTS
         self.import_strings = import_strings or IMPORT_STRINGS
-        self._cached = set()
+        self._cache = (None, {})
+
+    def _current(self):
+        value = getattr(settings, SETTING_NAME, None)
+        if value is None:
+            value = _NOT_SET
+        source, resolved = self._cache
+        if value is not source:
+            self._validate(value)
+            resolved = {}
+            self._cache = (value, resolved)
+        return value, resolved
+
+    def _validate(self, value):
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict.")
+        unknown = sorted(set(value) - set(self.defaults))
+        if unknown:
+            raise ImproperlyConfigured(
+                f"Unknown {SETTING_NAME} setting(s): {', '.join(unknown)}. "
+                f"Known settings: {', '.join(sorted(self.defaults))}."
+            )
 
     @property
     def user_settings(self):
-        if not hasattr(self, "_user_settings"):
-            value = getattr(settings, SETTING_NAME, {}) or {}
-            if not isinstance(value, dict):
-                raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict.")
-            unknown = sorted(set(value) - set(self.defaults))
-            if unknown:
-                raise ImproperlyConfigured(
-                    f"Unknown {SETTING_NAME} setting(s): {', '.join(unknown)}. "
-                    f"Known settings: {', '.join(sorted(self.defaults))}."
-                )
-            self._user_settings = value
-        return self._user_settings
+        return self._current()[0]
 
     def __getattr__(self, attr):
-        if attr not in self.defaults:
+        if attr.startswith("_") or attr not in self.defaults:
             raise AttributeError(f"Invalid {SETTING_NAME} setting: '{attr}'")
-        value = self.user_settings.get(attr, self.defaults[attr])
+        user_settings, resolved = self._current()
+        if attr in resolved:
+            return resolved[attr]
+        value = user_settings.get(attr, self.defaults[attr])
         if attr in self.import_strings and isinstance(value, str):
             try:
                 value = import_string(value)
@@ -99,16 +123,11 @@ class AppSettings:
                 raise ImproperlyConfigured(
                     f"{SETTING_NAME}['{attr}'] = '{value}' cannot be imported: {exc}"
                 ) from exc
-        self._cached.add(attr)
-        setattr(self, attr, value)
+        resolved[attr] = value
         return value
 
     def reload(self):
-        for attr in self._cached:
-            delattr(self, attr)
-        self._cached.clear()
-        if hasattr(self, "_user_settings"):
-            delattr(self, "_user_settings")
+        self._cache = (None, {})
 
 
 app_settings = AppSettings()
