@@ -1,7 +1,11 @@
 """Fixtures shared by the whole suite."""
 
+import warnings
+
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
+from django.test import override_settings
 
 from proctoring_results import api
 
@@ -10,6 +14,26 @@ from .pii_guard import pii_guard  # noqa: F401  (autouse: no personal data in lo
 
 # Real services (S3-compatible server, Celery worker process) as fixtures.
 pytest_plugins = ["tests.services"]
+
+
+_BASELINE_APP_SETTINGS = django_settings.PROCTORING_RESULTS
+
+
+@pytest.fixture(autouse=True)
+def _app_settings_start_from_the_example():
+    """
+    Every test starts from the example's ``PROCTORING_RESULTS``.
+
+    In some full PostgreSQL runs an earlier test's override outlived its test
+    (later tests then saw another provider list and report queue); the cause
+    is not found yet, so the leak is reported as a warning and undone here.
+    """
+    if django_settings.PROCTORING_RESULTS is _BASELINE_APP_SETTINGS:
+        yield
+        return
+    warnings.warn("PROCTORING_RESULTS leaked from an earlier test; restored for this one.", stacklevel=1)
+    with override_settings(PROCTORING_RESULTS=_BASELINE_APP_SETTINGS):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
