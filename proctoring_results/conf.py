@@ -10,13 +10,12 @@ A host project sets, for example::
 
 and code reads ``app_settings.LINK_EXPIRY_SECONDS``. Unknown keys raise
 ``ImproperlyConfigured`` (a typo must not silently fall back to a default), and
-the object reloads on ``setting_changed`` so ``override_settings`` works in tests.
+every read checks it serves the dict in force, so ``override_settings`` works in tests.
 The pattern follows Django REST framework's ``api_settings``.
 """
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 SETTING_NAME = "PROCTORING_RESULTS"
@@ -126,16 +125,6 @@ class AppSettings:
         resolved[attr] = value
         return value
 
-    def reload(self):
-        self._cache = (None, {})
-
 
 app_settings = AppSettings()
 
-
-def _reload_app_settings(*args, setting, **kwargs):
-    if setting == SETTING_NAME:
-        app_settings.reload()
-
-
-setting_changed.connect(_reload_app_settings)
