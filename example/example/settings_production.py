@@ -15,16 +15,25 @@ process with one sentence rather than falling back to the example's defaults:
 
 import os
 
-from django.core.exceptions import ImproperlyConfigured
-
 from .settings import *  # noqa: F401,F403
 from .settings import MIDDLEWARE
+
+
+def _refuse_to_start(sentence):
+    """
+    Stop the process with one sentence on standard error, exit status 1.
+
+    Not ``ImproperlyConfigured``: Django 4.2's ``manage.py`` defers that
+    exception and ends in an unrelated traceback; ``SystemExit`` reads the
+    same under manage.py, gunicorn and Celery on every Django version.
+    """
+    raise SystemExit(f"example.settings_production: {sentence}")
 
 
 def _required(name):
     value = os.environ.get(name, "").strip()
     if not value:
-        raise ImproperlyConfigured(f"Set {name} in the environment for the production settings.")
+        _refuse_to_start(f"Set {name} in the environment for the production settings.")
     return value
 
 
@@ -32,7 +41,7 @@ DEBUG = False
 
 SECRET_KEY = _required("DJANGO_SECRET_KEY")
 if SECRET_KEY == "example-only-not-a-secret":
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY is the example's placeholder; generate a real secret.")
+    _refuse_to_start("DJANGO_SECRET_KEY is the example's placeholder; generate a real secret.")
 
 ALLOWED_HOSTS = [host.strip() for host in _required("DJANGO_ALLOWED_HOSTS").split(",") if host.strip()]
 CSRF_TRUSTED_ORIGINS = [
