@@ -4,7 +4,8 @@ Settings of the example host project: the demo, and the test suite's host.
 Embedded defaults (SQLite, a file-system Celery broker, local file storage)
 need no server. Environment variables switch on the real components:
 
-- ``DATABASE_URL``: e.g. ``postgres://postgres@127.0.0.1:5432/test``
+- ``DATABASE_URL``: e.g. ``postgres://postgres@127.0.0.1:5432/test`` or
+  ``mysql://root@127.0.0.1:3306/pr_mysql`` (MySQL 8 / MariaDB 10.5+, as Open edX runs)
 - ``CELERY_BROKER_URL``: e.g. ``redis://127.0.0.1:6379/0``
 - ``PROCTORING_RESULTS_S3_ENDPOINT_URL`` (+ bucket/keys): S3-compatible report storage
 """
@@ -71,6 +72,16 @@ DATABASES = {
         default=f"sqlite:///{VAR_DIR / 'example.sqlite3'}", conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     ),
 }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # utf8mb4 so learners' names, emails and exam names in any script survive (MySQL's
+    # "utf8" is 3 bytes a character); strict mode so a too-long value is an error, not
+    # silently cut (Django's check mysql.W002). The test database gets the same charset.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "charset": "utf8mb4",
+        "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+    })
+    DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
