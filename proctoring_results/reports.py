@@ -5,9 +5,10 @@ the pipeline that streams it from the database into report storage.
 The columns are defined once, as one queryset whose annotations already
 produce the final text of every cell (status words, UTC timestamps, formula
 neutralisation). PostgreSQL runs that query inside ``COPY ... TO STDOUT`` and
-the bytes are streamed as they come; SQLite iterates the same queryset through
-``csv.writer``. Both give the same bytes for the same data (tested), so the
-fast path and the portable path cannot drift apart.
+the bytes are streamed as they come; MySQL/MariaDB reads the same query in
+keyset pages (its driver holds a whole result set in memory); SQLite iterates
+it through ``csv.writer``. All give the same bytes for the same data (tested),
+so the fast path and the portable paths cannot drift apart.
 """
 
 import csv
@@ -22,7 +23,7 @@ from datetime import timezone as dt_timezone
 from django.core.files import File
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Aggregate, Case, CharField, Count, F, Func, OuterRef, Q, Subquery, TextField, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Substr
+from django.db.models.functions import Cast, Coalesce, Concat, Length, NullIf, Substr
 from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -30,7 +31,7 @@ from django.utils.text import get_valid_filename
 from . import statuses
 from .conf import app_settings
 from .exceptions import InvalidReportOptions
-from .models import ExamAttempt, Report, ReportTask, Review, ReviewFlag
+from .models import ExamAttempt, ProctoredExam, Report, ReportTask, Review, ReviewFlag
 from .storage import delete_quietly, get_report_storage
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,16 @@ EXTRA_COLUMNS = ("username", "review_result", "flag_count", "flag_comments", "pr
 #: (OWASP "CSV injection"); the full-width forms are folded to ASCII by some of them.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
-#: Rows fetched per round trip on the portable (non-PostgreSQL) path.
+#: Rows fetched per round trip on the portable path, and rows per keyset page on MySQL/MariaDB.
 CHUNK_ROWS = 2000
+
+#: Separator of the joined flag comments (a literal in MySQL's GROUP_CONCAT, so a constant).
+COMMENT_SEPARATOR = "; "
+
+#: MySQL cuts GROUP_CONCAT at ``group_concat_max_len`` bytes (1024 by default on MySQL 8)
+#: with only a warning; the report raises it for its session, so a long list of comments
+#: is never silently cut (a cell is still bounded by the server's ``max_allowed_packet``).
+MYSQL_GROUP_CONCAT_MAX_LEN = 2**32 - 1
 
 #: Rows buffered before a write to the temporary file on the COPY path.
 COPY_FLUSH_ROWS = 1000
@@ -59,6 +68,7 @@ COPY_FLUSH_ROWS = 1000
 #: ``YYYY-MM-DDTHH:MM:SSZ`` in each database's dialect.
 _PG_TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
 _SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_MYSQL_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%i:%sZ"
 _PY_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -79,18 +89,23 @@ class UtcTimestampText(Func):
         sql, params = compiler.compile(self.get_source_expressions()[0])
         return f"strftime(%s, {sql})", (_SQLITE_TIMESTAMP_FORMAT, *params)
 
+    def as_mysql(self, compiler, connection, **extra_context):
+        # Django stores aware datetimes in MySQL/MariaDB as UTC in DATETIME(6) columns.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"DATE_FORMAT({sql}, %s)", (*params, _MYSQL_TIMESTAMP_FORMAT)
+
     def as_sql(self, compiler, connection, **extra_context):
         raise NotImplementedError(
-            f"The proctored exam results report supports PostgreSQL and SQLite, not {connection.vendor}."
+            f"The proctored exam results report supports PostgreSQL, MySQL/MariaDB and SQLite, not {connection.vendor}."
         )
 
 
 class JoinedText(Aggregate):
-    """The texts of a group joined by a separator (``string_agg`` / ``group_concat``)."""
+    """The texts of a group joined by a separator (``string_agg`` / ``group_concat`` / ``GROUP_CONCAT``)."""
 
     output_field = TextField()
 
-    def __init__(self, expression, separator="; ", **extra):
+    def __init__(self, expression, separator=COMMENT_SEPARATOR, **extra):
         super().__init__(expression, Value(separator), **extra)
 
     def as_sql(self, compiler, connection, **extra_context):
@@ -100,6 +115,58 @@ class JoinedText(Aggregate):
         function = "string_agg" if connection.vendor == "postgresql" else "group_concat"
         return f"{function}({sql}, {sep_sql})", (*params, *sep_params)
 
+    def as_mysql(self, compiler, connection, **extra_context):
+        (expression, separator) = self.get_source_expressions()[:2]
+        sql, params = compiler.compile(expression)
+        return f"GROUP_CONCAT({sql} SEPARATOR {_mysql_literal(separator.value)})", params
+
+
+def _mysql_literal(text):
+    """
+    A constant as a MySQL string literal, where the grammar wants a literal, not a parameter.
+
+    Quotes and backslashes are refused rather than escaped (their escaping depends
+    on the server's ``NO_BACKSLASH_ESCAPES`` mode); ``%`` is doubled because the
+    driver formats the statement with its parameters.
+    """
+    if not isinstance(text, str) or any(c in text for c in "'\\\0"):
+        raise ValueError("A MySQL literal here must be text without quotes, backslashes or NUL.")
+    return "'" + text.replace("%", "%%") + "'"
+
+
+class ExactText(Func):
+    """
+    The text itself, compared character for character on every database.
+
+    MySQL/MariaDB compare text by its collation, and the usual ones
+    (``utf8mb4_unicode_ci``, ``utf8mb4_0900_ai_ci``) are case-, accent- and
+    width-insensitive, ignore control characters and may pad with spaces:
+    ``'﹣' = '-'`` and ``' ' = ''`` are true there. Compared as bytes instead,
+    as SQLite and PostgreSQL compare.
+    """
+
+    output_field = TextField()
+    arity = 1
+    template = "%(expressions)s"
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS BINARY)", **extra_context)
+
+
+class EmptyAsNull(Func):
+    """NULL for empty text (``NULLIF(x, '')``), where only the empty text is empty, whatever the collation."""
+
+    output_field = TextField()
+    arity = 1
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(NullIf(self.get_source_expressions()[0], Value(""), output_field=TextField()))
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        # NULLIF(' ', '') is NULL under MySQL's PAD SPACE collations; a length is not.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"CASE WHEN CHAR_LENGTH({sql}) = 0 THEN NULL ELSE {sql} END", (*params, *params)
+
 
 def neutralised(expression):
     """
@@ -108,10 +175,9 @@ def neutralised(expression):
     Empty text becomes NULL, so both writers emit an unquoted empty cell
     (PostgreSQL's COPY would otherwise quote an empty string as ``""``).
     """
-    text = NullIf(expression, Value(""), output_field=TextField())
     return Case(
-        When(In(Substr(expression, 1, 1), list(FORMULA_PREFIXES)), then=Concat(Value("'"), expression)),
-        default=text,
+        When(In(ExactText(Substr(expression, 1, 1)), list(FORMULA_PREFIXES)), then=Concat(Value("'"), expression)),
+        default=EmptyAsNull(expression),
         output_field=TextField(),
     )
 
@@ -159,8 +225,10 @@ def _cell_expressions(extra_columns):
         )
         cells["flag_count"] = Cast(Coalesce(count, Value(0)), TextField())
     if "flag_comments" in extra_columns:
-        # Comments of the latest review's flags, joined with "; ".
-        flags = ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id")).exclude(comment="")
+        # Comments of the latest review's flags, joined with "; ". Empty ones are left out by
+        # length, not by comparison with '' (which MySQL's PAD SPACE collations make true for "  ").
+        flags = (ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"))
+                 .alias(comment_length=Length("comment")).exclude(comment_length=0))
         comments = Subquery(
             flags.order_by().values("review_id").annotate(text=JoinedText("comment")).values("text"),
             output_field=TextField(),
@@ -195,13 +263,19 @@ def _course_attempts(course_key):
     return ExamAttempt.objects.filter(exam__course_id=course_key)
 
 
-def report_queryset(course_key, extra_columns=()):
+#: The report order (``proctoring_attempt_report_idx``), which is also the MySQL pages' key.
+REPORT_ORDER = ("exam_id", "user_id", "id")
+
+
+def report_queryset(course_key, extra_columns=(), *, with_keys=False):
     """
     The report's rows as a values-list queryset of final cell texts, in report order.
 
     Ordered by exam, learner, attempt (``proctoring_attempt_report_idx``). Each
     column is an annotation named ``report_<column>``, defined in column order,
     so the compiled SELECT lists them in that order on every database.
+    ``with_keys`` adds the row's (exam, learner, attempt) ids after the cells,
+    for the keyset pages read on MySQL/MariaDB.
     """
     names = columns(extra_columns)
     cells = _cell_expressions(names)
@@ -210,8 +284,11 @@ def report_queryset(course_key, extra_columns=()):
         queryset = queryset.alias(report_latest_review_id=Subquery(
             Review.objects.filter(attempt=OuterRef("pk")).order_by("-received_at", "-id").values("id")[:1],
         ))
-    queryset = queryset.annotate(**{f"report_{name}": cells[name] for name in names})
-    return queryset.order_by("exam_id", "user_id", "id").values_list(*[f"report_{name}" for name in names])
+    selected = {f"report_{name}": cells[name] for name in names}
+    if with_keys:
+        selected.update({f"report_key_{key}": F(key) for key in REPORT_ORDER})
+    queryset = queryset.annotate(**selected)
+    return queryset.order_by(*REPORT_ORDER).values_list(*selected)
 
 
 def header_bytes(extra_columns=()):
@@ -242,14 +319,16 @@ def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=
     rows are counted, after each 1/``REPORT_PROGRESS_UPDATES`` of the rows, and at the end.
     Lines end with CRLF (RFC 4180); the text is UTF-8.
     """
-    queryset = report_queryset(course_key, extra_columns)
     using = using or router.db_for_read(ExamAttempt)
     fileobj.write(header_bytes(extra_columns))
     # Counted without the cells' joins (the learner join cannot drop a row: the key is not null).
     counted = _course_attempts(course_key).order_by()
-    if connections[using].vendor == "postgresql":
-        return _copy_postgresql(queryset, fileobj, on_progress, using, counted=counted)
-    return _write_portable(queryset, fileobj, on_progress, using, counted=counted)
+    vendor = connections[using].vendor
+    if vendor == "postgresql":
+        return _copy_postgresql(report_queryset(course_key, extra_columns), fileobj, on_progress, using, counted=counted)
+    if vendor == "mysql":
+        return _pages_mysql(course_key, extra_columns, fileobj, on_progress, using)
+    return _write_portable(report_queryset(course_key, extra_columns), fileobj, on_progress, using, counted=counted)
 
 
 class _ProgressMarks:
@@ -275,25 +354,103 @@ class _ProgressMarks:
 def _write_portable(queryset, fileobj, on_progress, using, counted=None):
     """Any database Django supports: the same queryset through ``csv.writer``."""
     total = (queryset if counted is None else counted).using(using).count()
-    marks = _ProgressMarks(total)
     if on_progress:
         on_progress(0, total)
+    done = _write_rows(queryset.using(using).iterator(chunk_size=CHUNK_ROWS), fileobj, on_progress, total)
+    if on_progress:
+        on_progress(done, done)
+    return done
+
+
+def _write_rows(rows, fileobj, on_progress, total):
+    """
+    Rows of cell texts through ``csv.writer`` in CRLF lines, ``CHUNK_ROWS`` at a time; return how many.
+
+    ``on_progress`` is called at each of the ``_ProgressMarks``; the caller reports the end.
+    """
+    marks = _ProgressMarks(total)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    rows = 0
-    for row in queryset.using(using).iterator(chunk_size=CHUNK_ROWS):
+    done = 0
+    for row in rows:
         writer.writerow(row)
-        rows += 1
-        if rows % CHUNK_ROWS == 0:
+        done += 1
+        if done % CHUNK_ROWS == 0:
             fileobj.write(buffer.getvalue().encode())
             buffer.seek(0)
             buffer.truncate()
-        if on_progress and marks.reached(rows):
-            on_progress(rows, total)
+        if on_progress and marks.reached(done):
+            on_progress(done, total)
     fileobj.write(buffer.getvalue().encode())
+    return done
+
+
+def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
+    """
+    MySQL/MariaDB: the report query in keyset pages of ``CHUNK_ROWS`` rows, in one snapshot.
+
+    mysqlclient holds a whole result set in memory (Django's ``.iterator()``
+    does not stream on MySQL), so one query for a million attempts would hold a
+    million rows. Instead each exam of the course is read in pages that go on
+    after the last (learner, attempt) seen, in report order: memory stays flat,
+    each page is a range of ``proctoring_attempt_report_idx``, and the bytes are
+    those of the other paths. As on PostgreSQL, the count and the pages read one
+    consistent snapshot on a connection of their own (REPEATABLE READ, read
+    only), leaving the default connection free to record progress; inside a
+    caller's transaction they read on the caller's connection, and progress is
+    only reported at the end.
+    """
+    base = connections[using]
+    own_connection = not base.in_atomic_block
+    conn = connections.create_connection(using) if own_connection else base
+    keyed = report_queryset(course_key, extra_columns, with_keys=True)
+    width = len(columns(extra_columns))
+    exam_ids = ProctoredExam.objects.filter(course_id=course_key).order_by("id").values_list("id")
+    counted = _course_attempts(course_key).order_by().values_list("pk")
+
+    def compiled(queryset):
+        return queryset.query.get_compiler(connection=conn).as_sql()
+
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET SESSION group_concat_max_len = %s", [MYSQL_GROUP_CONCAT_MAX_LEN])
+            if own_connection:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            try:
+                count_sql, count_params = compiled(counted)
+                cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
+                total = cursor.fetchone()[0]
+                if on_progress and own_connection:
+                    on_progress(0, total)
+                cursor.execute(*compiled(exam_ids))
+                exams = [exam_id for (exam_id,) in cursor.fetchall()]
+
+                def rows():
+                    for exam_id in exams:
+                        page = keyed.filter(exam_id=exam_id)
+                        while True:
+                            cursor.execute(*compiled(page[:CHUNK_ROWS]))
+                            fetched = cursor.fetchall()
+                            for row in fetched:
+                                yield row[:width]
+                            if len(fetched) < CHUNK_ROWS:
+                                break
+                            _exam, user_id, attempt_id = fetched[-1][width:]
+                            page = keyed.filter(exam_id=exam_id).filter(
+                                Q(user_id__gt=user_id) | Q(user_id=user_id, id__gt=attempt_id),
+                            )
+
+                done = _write_rows(rows(), fileobj, on_progress if own_connection else None, total)
+            finally:
+                if own_connection:
+                    cursor.execute("COMMIT")
+    finally:
+        if own_connection:
+            conn.close()
     if on_progress:
-        on_progress(rows, rows)
-    return rows
+        on_progress(done, done)
+    return done
 
 
 def _copy_postgresql(queryset, fileobj, on_progress, using, counted=None):

@@ -223,6 +223,78 @@ def test_postgresql_copy_and_the_portable_writer_give_the_same_bytes(course):
     assert copied.getvalue() == portable.getvalue()
 
 
+def add_latest_review(attempt, comments, review_id="r1"):
+    review = Review.objects.create(
+        attempt=attempt, provider="acme", review_id=review_id, provider_status="violation", outcome="rejected",
+        raw_payload={},
+    )
+    for comment in comments:
+        ReviewFlag.objects.create(review=review, rule_code="second_computer", comment=comment)
+
+
+@pytest.mark.skipif("connection.vendor != 'mysql'")
+def test_mysql_pages_and_the_portable_writer_give_the_same_bytes(course, monkeypatch):
+    """MySQL's keyset pages (raw cursor) and Django's iterator over the same query agree, byte for byte."""
+    first = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).order_by("exam_id", "user_id", "id").first()
+    add_latest_review(first, ["=looked at a laptop", "radio on"])
+    monkeypatch.setattr(reports, "CHUNK_ROWS", 4)  # pages end inside an exam, and at its end
+    paged, portable = io.BytesIO(), io.BytesIO()
+    key = api.parse_course_id(COURSE_ID)
+    extra = list(reports.EXTRA_COLUMNS)
+    assert reports._pages_mysql(key, extra, paged, None, "default") == 18
+    assert reports._write_portable(reports.report_queryset(key, extra), portable, None, "default") == 18
+    assert paged.getvalue() == portable.getvalue()
+
+
+def test_rows_read_in_pages_keep_the_report_order_and_bytes(db, monkeypatch):
+    """
+    Pages of 3 rows over exams whose learners have several attempts each (MySQL reads keyset pages).
+
+    Same learner, several attempts: a page may end between two attempts of one
+    learner, which only the (learner, attempt) part of the key can resume from.
+    """
+    monkeypatch.setattr(reports, "CHUNK_ROWS", 3)
+    learners = UserFactory.create_batch(3)
+    for attempts_each, exam in enumerate(ProctoredExamFactory.create_batch(3), start=1):
+        for learner in reversed(learners):
+            ExamAttemptFactory.create_batch(attempts_each, exam=exam, user=learner)
+    with CaptureQueriesContext(connection) as ctx:
+        data = report_bytes()
+    assert data == expected_bytes(expected_rows())
+    assert len(parse(data)) - 1 == 3 * (1 + 2 + 3)
+    if connection.vendor == "mysql":
+        pages = [q for q in ctx.captured_queries if "LIMIT 3" in q["sql"]]
+        # Exam 1: 3 rows = 1 full page + 1 empty; exam 2: 6 rows = 2 full + 1 empty; exam 3: 9 rows = 3 + 1.
+        assert len(pages) == 2 + 3 + 4
+
+
+def test_cells_compare_exactly_whatever_the_collation(db):
+    """
+    Text that MySQL's usual collations compare loosely keeps the bytes it has on SQLite and PostgreSQL.
+
+    Under utf8mb4_unicode_ci a small hyphen-minus equals "-", and "   " equals ""
+    (PAD SPACE): neither may be neutralised, emptied, or left out of the comments.
+    """
+    names = ["\ufe63small hyphen", "   ", " leading space", "\u2212minus sign", "\x01control", "ＳＵＭ"]
+    for name in names:
+        ExamAttemptFactory(exam=ProctoredExamFactory(exam_name=name))
+    assert report_bytes() == expected_bytes(expected_rows())
+    assert {row[1] for row in parse(report_bytes())[1:]} == set(names)
+    attempt = ExamAttempt.objects.order_by("id").first()
+    add_latest_review(attempt, ["  ", "", "\uff0dwide minus"])
+    [comments] = {r[8] for r in parse(report_bytes(extra_columns=["flag_comments"]))[1:] if r[8]}
+    assert comments in ("  ; －wide minus", "'－wide minus;   ")  # joined in either order, empty one left out
+
+
+def test_a_long_list_of_comments_is_not_cut(db):
+    """MySQL 8 cuts GROUP_CONCAT at 1024 bytes by default; the report lifts that for its session."""
+    attempt = ExamAttemptFactory()
+    comments = [f"comment {i:03d} " + "é" * 200 for i in range(40)]  # about 16 KB of UTF-8
+    add_latest_review(attempt, comments)
+    [row] = parse(report_bytes(extra_columns=["flag_comments"]))[1:]
+    assert sorted(row[8].split("; ")) == comments
+
+
 # ---------------------------------------------------------------- naming and storage
 
 def test_file_name_follows_open_edx():
