@@ -380,7 +380,7 @@ def _active_task(course_key):
 
 def _create_report_task(course_id, user, extra_columns):
     """
-    Insert a queued task; the partial unique constraint makes a concurrent second one fail.
+    Insert a queued task; the unique constraint over (course, report type, active) makes a concurrent second one fail.
 
     Raises ``ReportAlreadyRunning`` carrying the active task.
     """

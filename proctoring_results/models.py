@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.django.models import CourseKeyField as _OpaqueCourseKeyField
@@ -357,13 +356,43 @@ class ReviewFlag(models.Model):
         return self.rule_code
 
 
+def _active_marker(state):
+    """What ``ReportTask.active`` holds for a state: True while queued or running, else NULL."""
+    return True if state in ReportTask.ACTIVE_STATES else None
+
+
+class ReportTaskQuerySet(models.QuerySet):
+    """Keeps ``active`` in step with ``state`` in bulk writes, as ``ReportTask.save()`` does for one row."""
+
+    def update(self, **kwargs):
+        if "state" in kwargs:
+            kwargs["active"] = _active_marker(kwargs["state"])
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.active = _active_marker(obj.state)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    bulk_create.alters_data = True
+
+
 class ReportTask(models.Model):
     """
     One request to generate a report for a course, followed in Pending Tasks.
 
     At most one task per course and report type is queued or running at a
-    time; the database enforces it with a partial unique constraint, so two
-    clicks at the same moment make one task.
+    time, and the database enforces it, so two clicks at the same moment make
+    one task: ``active`` is True while the task is queued or running and NULL
+    otherwise, under a plain unique constraint on (course, report type,
+    active). NULLs never collide, so finished tasks do not count. A plain
+    constraint, not a partial one, because MySQL and MariaDB ignore partial
+    unique constraints (docs/decisions/0007-mysql-and-mariadb.rst). ``active``
+    is derived from ``state`` by ``save()`` and by this model's querysets'
+    ``update()`` and ``bulk_create()``, so no code path sets one without the other.
 
     .. no_pii: The requester is a user id; messages never carry personal data.
     """
@@ -401,6 +430,12 @@ class ReportTask(models.Model):
     created = models.DateTimeField(_("submitted"), auto_now_add=True, help_text=_("When it was requested."))
     started_at = models.DateTimeField(_("started at"), null=True, blank=True, help_text=_("When a worker began."))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, help_text=_("When it ended."))
+    active = models.BooleanField(
+        _("active"), null=True, blank=True, default=None, editable=False,
+        help_text=_("True while queued or running, empty once ended: the one-active-task rule's unique key."),
+    )
+
+    objects = ReportTaskQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("report task")
@@ -408,8 +443,7 @@ class ReportTask(models.Model):
         ordering = ["-created", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["course_id", "report_type"], condition=Q(state__in=["queued", "running"]),
-                name="proctoring_results_one_active_task",
+                fields=["course_id", "report_type", "active"], name="proctoring_results_one_active_task",
             ),
         ]
         indexes = [
@@ -419,6 +453,13 @@ class ReportTask(models.Model):
 
     def __str__(self):
         return f"{self.report_type} for {self.course_id} ({self.state})"
+
+    def save(self, *args, **kwargs):
+        self.active = _active_marker(self.state)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "state" in update_fields and "active" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "active"]
+        super().save(*args, **kwargs)
 
 
 class Report(models.Model):

@@ -11,7 +11,7 @@ from datetime import timezone as dt_timezone
 import pytest
 import time_machine
 from django.core.checks import run_checks
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -293,6 +293,46 @@ def test_a_long_list_of_comments_is_not_cut(db):
     add_latest_review(attempt, comments)
     [row] = parse(report_bytes(extra_columns=["flag_comments"]))[1:]
     assert sorted(row[8].split("; ")) == comments
+
+
+def test_the_database_refuses_a_second_active_task_of_a_course(db):
+    """The rule holds in the database itself (not only in request_report), on every database."""
+    first = ReportTask.objects.create(course_id=COURSE_ID)
+    assert first.active is True
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReportTask.objects.create(course_id=COURSE_ID, state=ReportTask.State.RUNNING)
+    ReportTask.objects.create(course_id=OTHER_COURSE_ID)  # another course is independent
+    ReportTask.objects.filter(pk=first.pk).update(state=ReportTask.State.SUCCEEDED)
+    assert ReportTask.objects.get(pk=first.pk).active is None
+    ReportTask.objects.bulk_create([ReportTask(course_id=COURSE_ID, state=ReportTask.State.FAILED) for _ in range(2)])
+    second = ReportTask.objects.create(course_id=COURSE_ID)  # ended tasks never collide
+    second.state = ReportTask.State.FAILED
+    second.save(update_fields=["state"])
+    assert ReportTask.objects.get(pk=second.pk).active is None
+    assert not ReportTask.objects.filter(course_id=COURSE_ID, active=True).exists()
+
+
+def test_every_state_change_keeps_the_active_marker_in_step(course, instructor):
+    """request, claim, finish, fail and the stale check each leave ``active`` True exactly while queued/running."""
+    def in_step():
+        return all(t.active is (True if t.state in ReportTask.ACTIVE_STATES else None)
+                   for t in ReportTask.objects.all())
+
+    done = api.request_report(COURSE_ID, instructor)
+    assert in_step()
+    reports.claim_task(done.id)
+    assert in_step()
+    reports.run_task(ReportTask.objects.get(pk=done.id))
+    assert in_step() and ReportTask.objects.get(pk=done.id).state == "succeeded"
+    failed = api.request_report(COURSE_ID, instructor)
+    reports.fail_task(failed.id, "stopped")
+    assert in_step()
+    stale = api.request_report(COURSE_ID, instructor)
+    ReportTask.objects.filter(pk=stale.id).update(created=T0)
+    assert reports.fail_stale_tasks() == [stale.id]
+    assert in_step()
+    api.request_report(COURSE_ID, instructor)  # a new one can be requested after each
+    assert in_step()
 
 
 # ---------------------------------------------------------------- naming and storage
