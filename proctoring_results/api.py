@@ -216,7 +216,7 @@ def update_attempt_status(attempt_code, new_status, *, source=_AttemptStatusChan
     new_status = statuses.parse_status(new_status)
     with transaction.atomic():
         try:
-            attempt = _attempt_queryset().select_for_update(of=("self",)).get(attempt_code=attempt_code)
+            attempt = _ExamAttempt.objects.locked().get(attempt_code=attempt_code)
         except _ExamAttempt.DoesNotExist:
             raise AttemptNotFound("No exam attempt with that attempt code.") from None
         old_status = attempt.status

@@ -11,7 +11,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.utils.translation import gettext_lazy as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.django.models import CourseKeyField as _OpaqueCourseKeyField
@@ -137,6 +137,19 @@ class ProctoredExam(TimeStampedModel):
 class ExamAttemptQuerySet(models.QuerySet):
     def for_course(self, course_key):
         return self.filter(exam__course_id=course_key)
+
+    def locked(self):
+        """
+        The attempts with their exams, only the attempts' rows locked (``SELECT ... FOR UPDATE``).
+
+        Where the database has ``FOR UPDATE OF`` (PostgreSQL, MySQL 8) the exam is
+        joined and left unlocked; MariaDB has no ``OF``, and locking the joined exam
+        would make every status change of an exam's attempts wait for each other,
+        so there the exam is read afterwards, when first used.
+        """
+        if connections[self.db].features.has_select_for_update_of:
+            return self.select_related("exam").select_for_update(of=("self",))
+        return self.select_for_update()
 
 
 class ExamAttempt(TimeStampedModel):

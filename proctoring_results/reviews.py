@@ -282,8 +282,7 @@ def record_review(provider, payload):
 
 def _locked_attempt(attempt_code, provider=None):
     try:
-        attempt = (ExamAttempt.objects.select_related("exam").select_for_update(of=("self",))
-                   .get(attempt_code=attempt_code))
+        attempt = ExamAttempt.objects.locked().get(attempt_code=attempt_code)
     except ExamAttempt.DoesNotExist:
         raise AttemptNotFound("No exam attempt with that attempt code.") from None
     # A provider judges only its own exams' attempts; an exam without a provider takes any.
