@@ -188,12 +188,23 @@ class EdxProctoringImporter:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
+    def _names(self, *names):
+        """
+        Table or column names quoted in the source database's dialect, comma-separated.
+
+        Open edX keeps these tables in MySQL, where some of edx-proctoring's column
+        names (``key``) are reserved words; quoting every name keeps one spelling of
+        each query valid on MySQL, PostgreSQL and SQLite alike.
+        """
+        return ", ".join(self.source.ops.quote_name(name) for name in names)
+
     def _batches(self, table, columns):
         """Rows of ``table`` in id order, ``batch_size`` at a time (keyset paging: no long-open cursor)."""
         last_id = 0
         while True:
             rows = self._fetch(
-                f"SELECT id, {', '.join(columns)} FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
+                f"SELECT {self._names('id', *columns)} FROM {self._names(table)} "
+                f"WHERE {self._names('id')} > %s ORDER BY {self._names('id')} LIMIT %s",
                 (last_id, self.batch_size),
             )
             if not rows:
@@ -315,7 +326,8 @@ class EdxProctoringImporter:
             return {pk: pk for pk in found}
         column = self.match_users_by
         source = dict(self._fetch(
-            f"SELECT id, {column} FROM auth_user WHERE id IN ({self._placeholders(source_ids)})", source_ids,
+            f"SELECT {self._names('id', column)} FROM {self._names('auth_user')} "
+            f"WHERE {self._names('id')} IN ({self._placeholders(source_ids)})", source_ids,
         ))
         ours = dict(
             User.objects.filter(**{f"{column}__in": [v for v in source.values() if v]}).values_list(column, "pk")
@@ -330,8 +342,8 @@ class EdxProctoringImporter:
             return {}
         users = sorted({user for user, _exam in pairs})
         rows = self._fetch(
-            f"SELECT user_id, proctored_exam_id, value FROM {ALLOWANCES} "
-            f"WHERE {self.source.ops.quote_name('key')} = %s AND user_id IN ({self._placeholders(users)})",
+            f"SELECT {self._names('user_id', 'proctored_exam_id', 'value')} FROM {self._names(ALLOWANCES)} "
+            f"WHERE {self._names('key')} = %s AND {self._names('user_id')} IN ({self._placeholders(users)})",
             ["additional_time_granted", *users],
         )
         return {(user, exam): _minutes(value) or 0 for user, exam, value in rows if (user, exam) in pairs}
@@ -464,8 +476,9 @@ class EdxProctoringImporter:
                 missing = [c for c in codes if c not in attempts]
                 if missing:
                     pending = self._would_import(self._fetch(
-                        f"SELECT attempt_code, user_id, proctored_exam_id FROM {ATTEMPTS} "
-                        f"WHERE attempt_code IN ({self._placeholders(missing)})", missing,
+                        f"SELECT {self._names('attempt_code', 'user_id', 'proctored_exam_id')} "
+                        f"FROM {self._names(ATTEMPTS)} "
+                        f"WHERE {self._names('attempt_code')} IN ({self._placeholders(missing)})", missing,
                     ))
             review_ids = {row[0]: f"{REVIEW_ID_PREFIX}{row[0]}" for row in rows}
             existing = {
@@ -476,8 +489,10 @@ class EdxProctoringImporter:
             comments = {}
             edx_ids = [row[0] for row in rows]
             for comment in self._fetch(
-                f"SELECT id, review_id, start_time, stop_time, comment, status FROM {COMMENTS} "
-                f"WHERE review_id IN ({self._placeholders(edx_ids)}) ORDER BY id", edx_ids,
+                f"SELECT {self._names('id', 'review_id', 'start_time', 'stop_time', 'comment', 'status')} "
+                f"FROM {self._names(COMMENTS)} "
+                f"WHERE {self._names('review_id')} IN ({self._placeholders(edx_ids)}) "
+                f"ORDER BY {self._names('id')}", edx_ids,
             ):
                 comments.setdefault(comment[1], []).append((comment[0], *comment[2:]))
             flags.read += sum(len(c) for c in comments.values())

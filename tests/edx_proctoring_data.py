@@ -60,15 +60,36 @@ COMMENTS = [
 ]
 
 
-def create_schema(alias=ALIAS):
-    """Create edx-proctoring's tables from the SQL extracted from its migrations."""
+def schema_statements():
+    """The statements of ``fixtures/edx_proctoring_schema.sql`` (SQLite's dialect)."""
     text = SCHEMA_SQL.read_text(encoding="utf-8")
-    statements = [s.strip() for s in "\n".join(
+    return [s.strip().rstrip(";") for s in "\n".join(
         line for line in text.splitlines() if not line.startswith("--")
     ).split(";\n") if s.strip()]
+
+
+def create_schema(alias=ALIAS):
+    """Create edx-proctoring's tables from the SQL extracted from its migrations."""
     with connections[alias].cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement.rstrip(";"))
+        for statement in schema_statements():
+            cursor.execute(statement)
+
+
+def create_schema_mysql(alias):
+    """
+    The same tables in MySQL's dialect, as Open edX keeps them.
+
+    Only the spelling changes: backquoted names, AUTO_INCREMENT, DATETIME(6)
+    (Django's MySQL type); SQLite's DEFERRABLE goes, and so do the indexes,
+    which the import does not need.
+    """
+    with connections[alias].cursor() as cursor:
+        for statement in schema_statements():
+            if not statement.startswith("CREATE TABLE"):
+                continue
+            statement = (statement.replace('"', "`").replace("AUTOINCREMENT", "AUTO_INCREMENT")
+                         .replace(" DEFERRABLE INITIALLY DEFERRED", "").replace(" datetime ", " datetime(6) "))
+            cursor.execute(statement)
 
 
 def load_rows(alias=ALIAS):
@@ -92,8 +113,9 @@ def load_rows(alias=ALIAS):
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, 0, 0, 0, 0)",
             [(a[0], T0, MODIFIED, a[1], a[2], a[3], a[4], a[5], f"ext-{a[0]}", a[6], a[7], a[8]) for a in ATTEMPTS],
         )
-        cursor.execute(
-            "INSERT INTO proctoring_proctoredexamstudentallowance (created, modified, key, value, proctored_exam_id, "
+        cursor.execute(  # "key" is a reserved word in MySQL
+            "INSERT INTO proctoring_proctoredexamstudentallowance (created, modified, "
+            f"{connections[alias].ops.quote_name('key')}, value, proctored_exam_id, "
             "user_id) VALUES (%s, %s, 'additional_time_granted', '15', 1, 13)", (T0, T0),
         )
         cursor.executemany(
