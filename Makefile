@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-django42 bench test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-mysql test-django42 bench test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -23,6 +23,12 @@ test: $(STAMP) ## set up and run the whole test suite (SQLite unless DATABASE_UR
 
 test-postgres: $(STAMP) ## run the suite on the local PostgreSQL, Redis and an S3-compatible server
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+MYSQL_DATABASE_URL ?= mysql://root@127.0.0.1:3306/pr_mysql
+test-mysql: $(STAMP) ## run the suite on the local MySQL/MariaDB (Open edX's database), Redis and an S3-compatible server
+	mysql -h 127.0.0.1 -u root -e 'CREATE DATABASE IF NOT EXISTS `$(lastword $(subst /, ,$(MYSQL_DATABASE_URL)))` CHARACTER SET utf8mb4'
+	DATABASE_URL=$(MYSQL_DATABASE_URL) CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 # Django 4.2 LTS, which Open edX still deploys: the same pins, Django and REST framework stepped back.

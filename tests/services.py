@@ -135,13 +135,14 @@ def database_url():
         if name == ":memory:" or name.startswith("file:"):
             unavailable("a worker process cannot open an in-memory SQLite test database")
         return f"sqlite:///{name}"
-    if connection.vendor == "postgresql":
+    schemes = {"postgresql": "postgres", "mysql": "mysql"}
+    if connection.vendor in schemes:
         user = quote(conf.get("USER") or "", safe="")
         password = quote(conf.get("PASSWORD") or "", safe="")
         auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
         host = conf.get("HOST") or "127.0.0.1"
         port = f":{conf['PORT']}" if conf.get("PORT") else ""
-        return f"postgres://{auth}{host}{port}/{conf['NAME']}"
+        return f"{schemes[connection.vendor]}://{auth}{host}{port}/{conf['NAME']}"
     unavailable(f"no worker support for {connection.vendor}")
 
 

@@ -35,7 +35,7 @@ from botocore.config import Config
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -343,6 +343,16 @@ def terminate_django_connection():
     if connection.vendor == "sqlite":
         # No server to kill it from: close the driver's connection under Django's feet instead.
         connection.connection.close()
+        return
+    if connection.vendor == "mysql":
+        # KILL from a second session of the same server, as a failover or restart would.
+        pid = connection.connection.thread_id()
+        killer = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with killer.cursor() as cursor:
+                cursor.execute(f"KILL {int(pid)}")
+        finally:
+            killer.close()
         return
     import psycopg
 
