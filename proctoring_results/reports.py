@@ -428,18 +428,15 @@ def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
 
                 def rows():
                     for exam_id in exams:
-                        page = keyed.filter(exam_id=exam_id)
+                        user_id = attempt_id = 0  # ids are positive: the first page starts before them all
                         while True:
-                            cursor.execute(*compiled(page[:CHUNK_ROWS]))
+                            cursor.execute(*compiled(_keyset_page(keyed, exam_id, user_id, attempt_id)))
                             fetched = cursor.fetchall()
                             for row in fetched:
                                 yield row[:width]
                             if len(fetched) < CHUNK_ROWS:
                                 break
                             _exam, user_id, attempt_id = fetched[-1][width:]
-                            page = keyed.filter(exam_id=exam_id).filter(
-                                Q(user_id__gt=user_id) | Q(user_id=user_id, id__gt=attempt_id),
-                            )
 
                 done = _write_rows(rows(), fileobj, on_progress if own_connection else None, total)
             finally:
@@ -451,6 +448,19 @@ def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
     if on_progress:
         on_progress(done, done)
     return done
+
+
+def _keyset_page(keyed, exam_id, user_id, attempt_id):
+    """
+    The next ``CHUNK_ROWS`` rows of one exam after (learner, attempt) = (``user_id``, ``attempt_id``).
+
+    ``user_id >= u AND (user_id > u OR id > i)`` is ``(user_id, id) > (u, i)``
+    spelled so that MySQL and MariaDB plan a range of ``proctoring_attempt_report_idx``
+    for every page, the first included: without the ``>=`` bound MariaDB was seen
+    to scan the learners table and sort the exam's rows for each page.
+    """
+    page = keyed.filter(exam_id=exam_id, user_id__gte=user_id).filter(Q(user_id__gt=user_id) | Q(id__gt=attempt_id))
+    return page[:CHUNK_ROWS]
 
 
 def _copy_postgresql(queryset, fileobj, on_progress, using, counted=None):
