@@ -38,7 +38,7 @@ def main(argv=None):
     rows = {
         f"report rows ({attempts:,} attempts, the SELECT inside COPY)": reports.report_queryset(course_key),
         "Pending Tasks (active tasks of the dashboard course)": ReportTask.objects.select_related("requester")
-        .filter(course_id=dashboard_key, state__in=ReportTask.ACTIVE_STATES).order_by("-created", "-id"),
+        .filter(course_id=dashboard_key, active=True).order_by("-created", "-id"),
         "reports page (newest 100 of 1,000)": Report.objects.filter(course_id=dashboard_key)
         .order_by("-created", "-id").values("id", "file_name", "created")[:100],
     }

@@ -375,7 +375,7 @@ def _report_data(report):
 def _active_task(course_key):
     return (_ReportTask.objects.select_related("requester")
             .filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS,
-                    state__in=_ReportTask.ACTIVE_STATES).first())
+                    active=True).first())
 
 
 def _create_report_task(course_id, user, extra_columns):
@@ -455,7 +455,8 @@ def list_report_tasks(course_id, *, active_only=True):
     """The course's report tasks, newest first; only queued and running ones unless ``active_only=False``."""
     tasks = _ReportTask.objects.select_related("requester").filter(course_id=parse_course_id(course_id))
     if active_only:
-        tasks = tasks.filter(state__in=_ReportTask.ACTIVE_STATES)
+        # ``active`` (not the states) so the one-active-task unique index finds them.
+        tasks = tasks.filter(active=True)
     return [_report_task_data(t) for t in tasks.order_by("-created", "-id")]
 
 

@@ -258,16 +258,30 @@ def columns(extra_columns=()):
     return (*HEADER, *[c for c in EXTRA_COLUMNS if c in extra_columns])
 
 
-def _course_attempts(course_key):
-    """The course's attempts: the report's rows before any cell is added, and what is counted."""
-    return ExamAttempt.objects.filter(exam__course_id=course_key)
+def _course_attempts(course_key, using=None):
+    """
+    The course's attempts: the report's rows before any cell is added, and what is counted.
+
+    Filtered on the course's exam ids as values (one small query now), not
+    joined on the exam's course id: PostgreSQL then estimates each exam's rows
+    from its statistics, and a 1,000-attempt course in a table of a million is
+    read through ``proctoring_attempt_report_idx`` in 3 ms instead of a
+    parallel scan of the whole table in 300 ms (docs/performance.rst).
+    """
+    exam_ids = list(
+        ProctoredExam.objects.using(using).filter(course_id=course_key).order_by("id").values_list("id", flat=True)
+    )
+    if not exam_ids:
+        # ``exam_id IN ()`` cannot be compiled to SQL (the COPY path needs it); the join finds nothing too.
+        return ExamAttempt.objects.filter(exam__course_id=course_key)
+    return ExamAttempt.objects.filter(exam_id__in=exam_ids)
 
 
 #: The report order (``proctoring_attempt_report_idx``), which is also the MySQL pages' key.
 REPORT_ORDER = ("exam_id", "user_id", "id")
 
 
-def report_queryset(course_key, extra_columns=(), *, with_keys=False):
+def report_queryset(course_key, extra_columns=(), *, with_keys=False, attempts=None):
     """
     The report's rows as a values-list queryset of final cell texts, in report order.
 
@@ -275,11 +289,12 @@ def report_queryset(course_key, extra_columns=(), *, with_keys=False):
     column is an annotation named ``report_<column>``, defined in column order,
     so the compiled SELECT lists them in that order on every database.
     ``with_keys`` adds the row's (exam, learner, attempt) ids after the cells,
-    for the keyset pages read on MySQL/MariaDB.
+    for the keyset pages read on MySQL/MariaDB. ``attempts`` is the course's
+    ``_course_attempts`` when the caller has them already.
     """
     names = columns(extra_columns)
     cells = _cell_expressions(names)
-    queryset = _course_attempts(course_key)
+    queryset = _course_attempts(course_key) if attempts is None else attempts
     if "flag_count" in names or "flag_comments" in names:
         queryset = queryset.alias(report_latest_review_id=Subquery(
             Review.objects.filter(attempt=OuterRef("pk")).order_by("-received_at", "-id").values("id")[:1],
@@ -321,14 +336,16 @@ def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=
     """
     using = using or router.db_for_read(ExamAttempt)
     fileobj.write(header_bytes(extra_columns))
-    # Counted without the cells' joins (the learner join cannot drop a row: the key is not null).
-    counted = _course_attempts(course_key).order_by()
     vendor = connections[using].vendor
-    if vendor == "postgresql":
-        return _copy_postgresql(report_queryset(course_key, extra_columns), fileobj, on_progress, using, counted=counted)
     if vendor == "mysql":
         return _pages_mysql(course_key, extra_columns, fileobj, on_progress, using)
-    return _write_portable(report_queryset(course_key, extra_columns), fileobj, on_progress, using, counted=counted)
+    attempts = _course_attempts(course_key, using)
+    # Counted without the cells' joins (the learner join cannot drop a row: the key is not null).
+    counted = attempts.order_by()
+    rows = report_queryset(course_key, extra_columns, attempts=attempts)
+    if vendor == "postgresql":
+        return _copy_postgresql(rows, fileobj, on_progress, using, counted=counted)
+    return _write_portable(rows, fileobj, on_progress, using, counted=counted)
 
 
 class _ProgressMarks:
@@ -403,10 +420,11 @@ def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
     base = connections[using]
     own_connection = not base.in_atomic_block
     conn = connections.create_connection(using) if own_connection else base
-    keyed = report_queryset(course_key, extra_columns, with_keys=True)
+    attempts = _course_attempts(course_key, using)
+    keyed = report_queryset(course_key, extra_columns, with_keys=True, attempts=attempts)
     width = len(columns(extra_columns))
     exam_ids = ProctoredExam.objects.filter(course_id=course_key).order_by("id").values_list("id")
-    counted = _course_attempts(course_key).order_by().values_list("pk")
+    counted = attempts.order_by().values_list("pk")
 
     def compiled(queryset):
         return queryset.query.get_compiler(connection=conn).as_sql()
