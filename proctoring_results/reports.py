@@ -17,6 +17,7 @@ import io
 import logging
 import tempfile
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
@@ -402,6 +403,36 @@ def _write_rows(rows, fileobj, on_progress, total):
     return done
 
 
+@contextmanager
+def _snapshot(using, begin):
+    """
+    A cursor on one consistent, read-only snapshot, so the count and the rows agree.
+
+    Outside a transaction it is a connection of its own, opened with the
+    ``begin`` statements and closed afterwards, leaving the default connection
+    free to record progress as the rows go. Inside one (a test, a caller's
+    ``atomic``) it is the caller's connection, whose transaction is the
+    snapshot; progress can then only be reported at the end. Yields
+    ``(connection, cursor, own_connection)``.
+    """
+    base = connections[using]
+    own_connection = not base.in_atomic_block
+    conn = connections.create_connection(using) if own_connection else base
+    try:
+        with conn.cursor() as cursor:
+            if own_connection:
+                for statement in begin:
+                    cursor.execute(statement)
+            try:
+                yield conn, cursor, own_connection
+            finally:
+                if own_connection:
+                    cursor.execute("COMMIT")
+    finally:
+        if own_connection:
+            conn.close()
+
+
 def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
     """
     MySQL/MariaDB: the report query in keyset pages of ``CHUNK_ROWS`` rows, in one snapshot.
@@ -412,57 +443,39 @@ def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
     after the last (learner, attempt) seen, in report order: memory stays flat,
     each page is a range of ``proctoring_attempt_report_idx``, and the bytes are
     those of the other paths. As on PostgreSQL, the count and the pages read one
-    consistent snapshot on a connection of their own (REPEATABLE READ, read
-    only), leaving the default connection free to record progress; inside a
-    caller's transaction they read on the caller's connection, and progress is
-    only reported at the end.
+    consistent, read-only snapshot (``_snapshot``).
     """
-    base = connections[using]
-    own_connection = not base.in_atomic_block
-    conn = connections.create_connection(using) if own_connection else base
     attempts = _course_attempts(course_key, using)
     keyed = report_queryset(course_key, extra_columns, with_keys=True, attempts=attempts)
     width = len(columns(extra_columns))
     exam_ids = ProctoredExam.objects.filter(course_id=course_key).order_by("id").values_list("id")
     counted = attempts.order_by().values_list("pk")
+    begin = ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    with _snapshot(using, begin) as (conn, cursor, own_connection):
 
-    def compiled(queryset):
-        return queryset.query.get_compiler(connection=conn).as_sql()
+        def run(queryset):
+            cursor.execute(*queryset.query.get_compiler(connection=conn).as_sql())
+            return cursor.fetchall()
 
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SET SESSION group_concat_max_len = %s", [MYSQL_GROUP_CONCAT_MAX_LEN])
-            if own_connection:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            try:
-                count_sql, count_params = compiled(counted)
-                cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
-                total = cursor.fetchone()[0]
-                if on_progress and own_connection:
-                    on_progress(0, total)
-                cursor.execute(*compiled(exam_ids))
-                exams = [exam_id for (exam_id,) in cursor.fetchall()]
+        cursor.execute("SET SESSION group_concat_max_len = %s", [MYSQL_GROUP_CONCAT_MAX_LEN])
+        count_sql, count_params = counted.query.get_compiler(connection=conn).as_sql()
+        cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
+        total = cursor.fetchone()[0]
+        if on_progress and own_connection:
+            on_progress(0, total)
 
-                def rows():
-                    for exam_id in exams:
-                        user_id = attempt_id = 0  # ids are positive: the first page starts before them all
-                        while True:
-                            cursor.execute(*compiled(_keyset_page(keyed, exam_id, user_id, attempt_id)))
-                            fetched = cursor.fetchall()
-                            for row in fetched:
-                                yield row[:width]
-                            if len(fetched) < CHUNK_ROWS:
-                                break
-                            _exam, user_id, attempt_id = fetched[-1][width:]
+        def rows():
+            for (exam_id,) in run(exam_ids):
+                user_id = attempt_id = 0  # ids are positive: the first page starts before them all
+                while True:
+                    fetched = run(_keyset_page(keyed, exam_id, user_id, attempt_id))
+                    for row in fetched:
+                        yield row[:width]
+                    if len(fetched) < CHUNK_ROWS:
+                        break
+                    _exam, user_id, attempt_id = fetched[-1][width:]
 
-                done = _write_rows(rows(), fileobj, on_progress if own_connection else None, total)
-            finally:
-                if own_connection:
-                    cursor.execute("COMMIT")
-    finally:
-        if own_connection:
-            conn.close()
+        done = _write_rows(rows(), fileobj, on_progress if own_connection else None, total)
     if on_progress:
         on_progress(done, done)
     return done
@@ -485,50 +498,33 @@ def _copy_postgresql(queryset, fileobj, on_progress, using, counted=None):
     """
     PostgreSQL: ``COPY (<the report query>) TO STDOUT`` streamed through psycopg 3.
 
-    The count and the COPY run in one REPEATABLE READ, read-only transaction,
-    so ``rows_total`` and the file agree. Outside a transaction this uses a
-    connection of its own, leaving the default one free to record progress;
-    inside one (a test, a caller's ``atomic``) it reads on the caller's
-    connection and progress is only reported at the end.
+    The count and the COPY read one REPEATABLE READ, read-only snapshot
+    (``_snapshot``), so ``rows_total`` and the file agree.
     """
-    base = connections[using]
     sql, params = queryset.query.sql_with_params()
     counted = queryset.order_by() if counted is None else counted
     count_sql, count_params = counted.values_list("pk").query.sql_with_params()
-    own_connection = not base.in_atomic_block
-    conn = connections.create_connection(using) if own_connection else base
-    try:
-        copy_sql = conn.ops.compose_sql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)
-        with conn.cursor() as django_cursor:
-            cursor = django_cursor.cursor  # the psycopg 3 cursor, for cursor.copy()
-            if own_connection:
-                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
-                total = cursor.fetchone()[0]
-                marks = _ProgressMarks(total)
-                if on_progress and own_connection:
-                    on_progress(0, total)
-                rows = 0
-                pending = []
-                with cursor.copy(copy_sql) as copy:
-                    # The server sends one CopyData message per row, each ending in "\n".
-                    for data in copy:
-                        pending.append(data)
-                        rows += 1
-                        if len(pending) >= COPY_FLUSH_ROWS:
-                            fileobj.write(_crlf_lines(pending))
-                            pending.clear()
-                        if on_progress and own_connection and marks.reached(rows):
-                            on_progress(rows, total)
-                if pending:
+    with _snapshot(using, begin=("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)) as (conn, django_cursor, own):
+        cursor = django_cursor.cursor  # the psycopg 3 cursor, for cursor.copy()
+        cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
+        total = cursor.fetchone()[0]
+        marks = _ProgressMarks(total)
+        if on_progress and own:
+            on_progress(0, total)
+        rows = 0
+        pending = []
+        with cursor.copy(conn.ops.compose_sql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)) as copy:
+            # The server sends one CopyData message per row, each ending in "\n".
+            for data in copy:
+                pending.append(data)
+                rows += 1
+                if len(pending) >= COPY_FLUSH_ROWS:
                     fileobj.write(_crlf_lines(pending))
-            finally:
-                if own_connection:
-                    cursor.execute("COMMIT")
-    finally:
-        if own_connection:
-            conn.close()
+                    pending.clear()
+                if on_progress and own and marks.reached(rows):
+                    on_progress(rows, total)
+        if pending:
+            fileobj.write(_crlf_lines(pending))
     if on_progress:
         on_progress(rows, rows)
     return rows
