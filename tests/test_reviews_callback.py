@@ -133,6 +133,16 @@ def test_new_review_supersedes_and_history_is_kept(client):
     assert history[0].flags[0].rule_code == "phone"
 
 
+def test_review_ids_that_differ_only_in_case_are_two_reviews(client):
+    """A provider's ids are compared exactly, also under MySQL's case-insensitive collations."""
+    attempt = make_attempt()
+    signed_post(client, review_payload(attempt.attempt_code, "Rev-A", "violation", [{"rule": "phone"}],
+                                       second_review=True))
+    response = signed_post(client, review_payload(attempt.attempt_code, "rev-a", "passed"))
+    assert (response.json()["duplicate"], response.json()["status"]) == (False, "verified")
+    assert sorted(r.review_id for r in api.list_attempt_reviews(attempt.attempt_code)) == ["Rev-A", "rev-a"]
+
+
 def test_a_late_redelivery_of_an_older_review_does_not_undo_a_newer_one(client):
     attempt = make_attempt()
     signed_post(client, review_payload(attempt.attempt_code, "r2", "passed", reviewed_at="2026-03-02T09:00:00Z"))
