@@ -21,11 +21,12 @@ def pytest_runtest_protocol(item, nextitem):
     """
     Settings overridden in a test end with it: if one outlives its test, undo it and name the test.
 
-    In a few full runs (PostgreSQL, and SQLite on Django 4.2) an override
-    outlived its test, so later tests saw another provider list and report
-    queue. The cause is not found yet: this puts back the settings the test
-    started with and reports the test in the summary, so the next such run says
-    where to look.
+    Django's settings are one object per process, and ``override_settings``
+    restores whatever it found when it began: two threads overriding at once
+    can leave one override in place for every later test (seen in CI with the
+    concurrent-Generate test, which now overrides before starting its threads).
+    This puts back the settings the test started with and names the test in
+    the summary, so a new case says where to look.
     """
     before = django_settings._wrapped
     yield

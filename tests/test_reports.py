@@ -386,16 +386,19 @@ def test_a_second_request_gets_the_running_task_and_the_seed_message(db, instruc
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_requests_make_one_task(instructor):
+def test_two_concurrent_requests_make_one_task(instructor, settings):
     """Two clicks at the same moment, on two connections: the database constraint lets one through."""
+    # Overridden here, not in the threads: Django's settings are one object for the
+    # whole process, and two threads overriding them at once can restore each
+    # other's override, which then outlives the test.
+    settings.PROCTORING_RESULTS = {"REPORT_CELERY_QUEUE": "not-consumed-by-tests"}
     barrier = threading.Barrier(2)
     outcomes = []
 
     def click():
         try:
             barrier.wait()
-            with override_settings(PROCTORING_RESULTS={"REPORT_CELERY_QUEUE": "not-consumed-by-tests"}):
-                outcomes.append(("task", api.request_report(COURSE_ID, instructor).id))
+            outcomes.append(("task", api.request_report(COURSE_ID, instructor).id))
         except ReportAlreadyRunning as exc:
             outcomes.append(("running", exc.task.id))
         finally:
