@@ -2,8 +2,10 @@
 What every benchmark script shares: the database it runs on, Django set up on
 the example host project, and the course a given N is seeded into.
 
-The benchmarks run on PostgreSQL only (the figures are about PostgreSQL);
-``DATABASE_URL`` defaults to the local ``pr_bench`` database.
+The benchmarks run on PostgreSQL (the figures are about PostgreSQL);
+``DATABASE_URL`` defaults to the local ``pr_bench`` database. One script,
+``mysql_report.py``, measures the report on MySQL/MariaDB instead: it asks for
+``vendor="mysql"``, whose URL defaults to the local ``pr_bench_mysql``.
 """
 
 import os
@@ -13,10 +15,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pr_bench"
+DEFAULT_MYSQL_DATABASE_URL = "mysql://root@127.0.0.1:3306/pr_bench_mysql"
+#: vendor -> (the URL schemes accepted, the default URL, what the scripts of that vendor measure)
+VENDORS = {
+    "postgresql": (("postgres://", "postgresql://"), DEFAULT_DATABASE_URL, "the benchmarks run on PostgreSQL"),
+    "mysql": (("mysql://",), DEFAULT_MYSQL_DATABASE_URL, "this script measures MySQL/MariaDB"),
+}
 
 
-def database_url():
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+def database_url(vendor="postgresql"):
+    return os.environ.get("DATABASE_URL") or VENDORS[vendor][1]
+
+
+def check_database_url(vendor="postgresql"):
+    """The URL of the benchmark database, or one sentence and exit when it is not one of ``vendor``."""
+    schemes, _default, what = VENDORS[vendor]
+    url = database_url(vendor)
+    if not url.startswith(schemes):
+        fail(f"{what}; DATABASE_URL must be a {schemes[0]} URL, not {url.split(':')[0]}://")
+    return url
+
+
+def safe_url(url):
+    """The URL without its password, for messages."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def course_id_for(attempts):
@@ -30,11 +58,9 @@ def fail(message):
     raise SystemExit(2)
 
 
-def setup_django(var_dir=None):
-    """Configure Django with the example's settings against the benchmark database."""
-    url = database_url()
-    if not url.startswith(("postgres://", "postgresql://")):
-        fail(f"the benchmarks run on PostgreSQL; DATABASE_URL must be a postgres:// URL, not {url.split(':')[0]}://")
+def setup_django(var_dir=None, vendor="postgresql"):
+    """Configure Django with the example's settings against the benchmark database (of ``vendor``)."""
+    url = check_database_url(vendor)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
     if var_dir is not None:
@@ -55,6 +81,78 @@ def psycopg_connect(**kwargs):
         return psycopg.connect(database_url(), **kwargs)
     except psycopg.OperationalError as exc:
         fail(f"cannot connect to {database_url()}: {str(exc).strip().splitlines()[0]}")
+
+
+def mysql_settings():
+    """Host, port, user, password and database name of the ``mysql://`` benchmark URL."""
+    import dj_database_url
+
+    parsed = dj_database_url.parse(check_database_url("mysql"))
+    name = parsed.get("NAME") or ""
+    if not name.replace("_", "").isalnum():
+        fail(f"'{name}' is not a database name of letters, digits and underscores")
+    return {"host": parsed.get("HOST") or "127.0.0.1", "port": int(parsed.get("PORT") or 3306),
+            "user": parsed.get("USER") or "root", "password": parsed.get("PASSWORD") or "", "database": name}
+
+
+def mysql_connect(database=True, **kwargs):
+    """
+    A plain MySQLdb connection to the benchmark server, in utf8mb4 as Django's.
+
+    ``database=False`` connects without choosing the database (to create it).
+    """
+    import MySQLdb
+
+    settings = mysql_settings()
+    options = {"host": settings["host"], "port": settings["port"], "user": settings["user"],
+               "password": settings["password"], "charset": "utf8mb4", **kwargs}
+    if database:
+        options["database"] = settings["database"]
+    try:
+        return MySQLdb.connect(**options)
+    except MySQLdb.OperationalError as exc:
+        reason = exc.args[1] if len(exc.args) > 1 else str(exc)
+        fail(f"cannot connect to {safe_url(database_url('mysql'))}: {reason}")
+
+
+def rss_mb():
+    """Peak RSS of this process so far (``ru_maxrss``), in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def hwm_mb():
+    """The kernel's high-water mark of this process image (``VmHWM``), a cross-check of ``ru_maxrss``."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+BENCH_STAFF = "bench-staff"
+
+
+def prepare_course(course_id):
+    """The staff requester, and no leftover task or report of earlier runs in the course (Django set up)."""
+    from django.contrib.auth import get_user_model
+
+    from proctoring_results import api
+    from proctoring_results.models import Report, ReportTask
+
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_STAFF, defaults={"email": "staff@example.edu"})
+    api.grant_course_role(user, course_id, "staff")
+    Report.objects.filter(course_id=course_id).delete()
+    ReportTask.objects.filter(course_id=course_id).delete()
+    return user
+
+
+def run_report_task(task_id):
+    """What a Celery worker runs for the task: the task function's body, called in this process."""
+    from proctoring_results import tasks
+
+    return tasks.generate_proctored_exam_results_report.run(task_id)
 
 
 def parse_sizes(text):

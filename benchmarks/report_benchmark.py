@@ -31,7 +31,6 @@ largest N at top level, and every N under ``"runs"``.
 import argparse
 import json
 import os
-import resource
 import shutil
 import socket
 import subprocess
@@ -42,9 +41,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, course_id_for, database_url, fail, parse_sizes, psycopg_connect, setup_django  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, psycopg_connect, rss_mb,
+    run_report_task, setup_django,
+)
 
-BENCH_STAFF = "bench-staff"
 S3_BUCKET = "proctoring-results-bench"
 
 #: The floor: the report's columns, as the plain stored values, for the same rows in the same order,
@@ -61,19 +62,6 @@ COPY (
     ORDER BY a.exam_id, a.user_id, a.id
 ) TO STDOUT WITH (FORMAT csv, HEADER)
 """
-
-
-def _rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def _hwm_mb():
-    """The kernel's high-water mark of this process image (``VmHWM``), a cross-check of ``ru_maxrss``."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def copy_floor(course_id):
@@ -126,27 +114,6 @@ class QueryCounter:
         return lambda: [setattr(psycopg.Cursor, name, original) for name, original in originals.items()]
 
 
-def _prepare(course_id):
-    """The staff requester, and no leftover task or report of earlier runs in the course."""
-    from django.contrib.auth import get_user_model
-
-    from proctoring_results import api
-    from proctoring_results.models import Report, ReportTask
-
-    user, _ = get_user_model().objects.get_or_create(username=BENCH_STAFF, defaults={"email": "staff@example.edu"})
-    api.grant_course_role(user, course_id, "staff")
-    Report.objects.filter(course_id=course_id).delete()
-    ReportTask.objects.filter(course_id=course_id).delete()
-    return user
-
-
-def _run_task(task_id):
-    """What a Celery worker runs for the task: the task function's body, called in this process."""
-    from proctoring_results import tasks
-
-    return tasks.generate_proctored_exam_results_report.run(task_id)
-
-
 def child(attempts):
     """One measured report in this (fresh) process; prints one JSON line."""
     var_dir = Path(tempfile.mkdtemp(prefix="proctoring-bench-"))
@@ -157,10 +124,10 @@ def child(attempts):
         from proctoring_results import api
 
         course_id = course_id_for(attempts)
-        user = _prepare(course_id)
+        user = prepare_course(course_id)
         copy_floor(course_id)  # warm the caches for both sides; not measured
         connection.close()
-        baseline = _rss_mb()
+        baseline = rss_mb()
 
         counter = QueryCounter()
         restore = counter.instrument_psycopg()
@@ -168,12 +135,12 @@ def child(attempts):
         try:
             with connection.execute_wrapper(counter):
                 started = time.perf_counter()
-                _run_task(task.id)
+                run_report_task(task.id)
                 seconds = time.perf_counter() - started
         finally:
             restore()
-        peak = _rss_mb()
-        hwm = _hwm_mb()
+        peak = rss_mb()
+        hwm = hwm_mb()
 
         reports = api.list_reports(course_id)
         done = api.list_report_tasks(course_id)
