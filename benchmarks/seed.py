@@ -63,9 +63,139 @@ INTEGRITY = [
 BASE_TIME = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 CHUNK_LINES = 20000
 
+# ---------------------------------------------------------------- the rows, for any database
+#
+# Plain Python values (int, str, bool, float, aware UTC datetime, None) in the
+# columns' order; seed_course() below writes them with PostgreSQL's COPY and
+# mysql_report.py with multi-row INSERTs. The random draws happen in one fixed
+# order, so the same N gives the same course on every database.
+
+USER_COLUMNS = ("id", "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
+                "is_active", "date_joined")
+EXAM_COLUMNS = ("created", "modified", "course_id", "content_id", "exam_name", "time_limit_mins", "is_practice_exam",
+                "is_proctored", "is_active", "provider")
+ATTEMPT_COLUMNS = ("id", "created", "modified", "attempt_code", "external_id", "allowed_time_limit_mins",
+                   "is_sample_attempt", "started_at", "completed_at", "status", "status_changed_at", "user_id",
+                   "exam_id")
+REVIEW_COLUMNS = ("id", "provider", "review_id", "provider_status", "second_review_requested", "outcome",
+                  "disagreement", "reviewer", "reviewed_at", "received_at", "raw_payload", "attempt_id")
+FLAG_COLUMNS = ("id", "review_id", "rule_code", "severity", "comment", "start_seconds", "stop_seconds")
+#: The tables seed_course() fills with explicit ids, each allocated from max(id) + 1.
+ID_TABLES = ("proctoring_results_examattempt", "proctoring_results_review", "proctoring_results_reviewflag")
+
+
+def learner_name(index):
+    return f"{LEARNER_PREFIX}{index:07d}"
+
+
+#: Learners are bench0000000..bench9999999: selected by this range, never by a prefix,
+#: which would also take in the report benchmarks' ``bench-staff`` requester.
+LEARNERS_WHERE = "username BETWEEN %s AND %s"
+
+
+def learner_bounds(count):
+    return learner_name(0), learner_name(count - 1)
+
+
+def learner_rows(indexes, first_id, now):
+    """auth_user rows for the learners numbered ``indexes``, with ids from ``first_id``."""
+    for offset, i in enumerate(indexes):
+        name = learner_name(i)
+        # '!' is Django's unusable password: these learners never log in.
+        yield (first_id + offset, "!", False, name, "Learner", str(i), f"{name}@example.edu", False, True, now)
+
+
+def exam_rows(course_id, attempts, now):
+    """The course's five exams, in EXAMS order."""
+    for suffix, name, limit, practice in EXAMS:
+        content_id = f"block-v1:BenchX+Scale+N{attempts}+type@sequential+block@{suffix}"
+        yield (now, now, course_id, content_id, name, limit, practice, True, True, "bench-provider")
+
+
+class CourseRows:
+    """
+    The attempts, reviews and flags of one course of ``attempts`` attempts.
+
+    ``learners`` are the auth_user ids in learner order, ``exam_ids`` those of
+    ``exam_rows`` in order, ``first_ids`` the first free id of each of
+    ``ID_TABLES``. Read ``attempts()``, then ``reviews()``, then ``flags()``,
+    each to its end: the reviews and flags are drawn while the attempts are.
+    """
+
+    def __init__(self, attempts, learners, exam_ids, first_ids, now):
+        self.count, self.learners, self.exam_ids, self.now = attempts, learners, exam_ids, now
+        self.first_ids = dict(zip(ID_TABLES, first_ids))
+        self.rng = random.Random(attempts)
+        self.review_list, self.flag_list = [], []
+
+    def attempts(self):
+        rng, now, attempts = self.rng, self.now, self.count
+        statuses = [s for s, _ in STATUS_MIX]
+        weights = [w for _, w in STATUS_MIX]
+        attempt_id, review_id, flag_id = (self.first_ids[table] for table in ID_TABLES)
+        reviews, flags = self.review_list, self.flag_list
+        for k in range(attempts):
+            exam_index = k % len(EXAMS)
+            _, _, limit, practice = EXAMS[exam_index]
+            status = rng.choices(statuses, weights)[0]
+            begin = BASE_TIME + timedelta(days=7 * exam_index, seconds=rng.randrange(5 * 86400))
+            started_at = begin if status in STARTED else None
+            completed_at = begin + timedelta(minutes=rng.randrange(5, limit + 1)) if status in COMPLETED else None
+            allowance = limit + (30 if rng.random() < 0.05 else 0)
+            yield (
+                attempt_id, now, now, str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
+                f"bench-session-{attempts}-{k}" if started_at else "", allowance, practice,
+                started_at, completed_at, status, completed_at or started_at,
+                self.learners[k // len(EXAMS)], self.exam_ids[exam_index],
+            )
+            if status in REVIEWED:
+                reviews.append((review_id, attempt_id, status, completed_at))
+                if status in ("rejected", "second_review_required"):
+                    picked = rng.sample(INTEGRITY, rng.choice((1, 1, 2)))
+                    flags.extend((flag_id + i, review_id, code, "integrity", comment)
+                                 for i, (code, comment) in enumerate(picked))
+                    flag_id += len(picked)
+                elif status == "verified" and rng.random() < 0.25:
+                    code, comment = DISCOURAGED[0]
+                    flags.append((flag_id, review_id, code, "discouraged", comment))
+                    flag_id += 1
+                review_id += 1
+            attempt_id += 1
+
+    def reviews(self):
+        for rid, aid, status, completed_at in self.review_list:
+            reviewed_at = completed_at + timedelta(hours=6)
+            payload = json.dumps({"reviewStatus": PROVIDER_STATUS[status], "sessionId": f"bench-{aid}"})
+            yield (rid, "bench-provider", f"bench-review-{rid}", PROVIDER_STATUS[status],
+                   status == "second_review_required", status, "", "Reviewer", reviewed_at, reviewed_at, payload, aid)
+
+    def flags(self):
+        rng = self.rng
+        for fid, rid, code, severity, comment in self.flag_list:
+            offset = rng.randrange(3600)
+            yield (fid, rid, code, severity, comment, float(offset), float(offset + 20))
+
+
+# ---------------------------------------------------------------- PostgreSQL: COPY
 
 def _ts(value):
-    return value.strftime("%Y-%m-%d %H:%M:%S+00") if value else r"\N"
+    """An aware UTC datetime as COPY text (``isoformat`` is C, several times faster than ``strftime``)."""
+    return value.isoformat(" ")
+
+
+def _copy_line(now):
+    """The function that turns a row of values into a text-format COPY line (the seeded texts need no escaping)."""
+    now_text = _ts(now)
+    formats = {
+        str: str, int: str, float: str,
+        bool: lambda value: "t" if value else "f",
+        type(None): lambda value: r"\N",
+        datetime: lambda value: now_text if value is now else _ts(value),  # most rows share ``now``
+    }
+
+    def line(row):
+        return "\t".join([formats[type(value)](value) for value in row])
+    return line
 
 
 class _Writer:
@@ -74,8 +204,8 @@ class _Writer:
     def __init__(self, copy):
         self.copy, self.lines, self.count = copy, [], 0
 
-    def row(self, *values):
-        self.lines.append("\t".join(values))
+    def row(self, line):
+        self.lines.append(line)
         self.count += 1
         if len(self.lines) >= CHUNK_LINES:
             self.flush()
@@ -86,7 +216,18 @@ class _Writer:
             self.lines = []
 
 
-def _next_id(cur, table):
+def copy_rows(cur, table, columns, rows, now):
+    """``COPY table (columns) FROM STDIN`` of the rows; returns how many."""
+    line = _copy_line(now)
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        out = _Writer(copy)
+        for row in rows:
+            out.row(line(row))
+        out.flush()
+    return out.count
+
+
+def next_id(cur, table):
     cur.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")  # noqa: S608 - fixed table names
     return cur.fetchone()[0]
 
@@ -97,29 +238,27 @@ def _reset_sequence(cur, table):
     )
 
 
+def missing_learners(cur, count):
+    """The numbers of the learners 0..count-1 not in auth_user yet."""
+    cur.execute(f"SELECT username FROM auth_user WHERE {LEARNERS_WHERE}", learner_bounds(count))
+    existing = {username for (username,) in cur.fetchall()}
+    return [i for i in range(count) if learner_name(i) not in existing]
+
+
+def learner_ids(cur, count):
+    """auth_user ids of learners 0..count-1, in learner order."""
+    cur.execute(f"SELECT id FROM auth_user WHERE {LEARNERS_WHERE} ORDER BY username", learner_bounds(count))
+    return [row[0] for row in cur.fetchall()]
+
+
 def ensure_learners(cur, count):
     """Learners bench0000000.. up to ``count``, shared by every N; returns their ids in order."""
-    cur.execute("SELECT count(*) FROM auth_user WHERE username LIKE %s", (LEARNER_PREFIX + "%",))
-    existing = cur.fetchone()[0]
-    if existing < count:
-        now = _ts(datetime.now(timezone.utc))
-        start = _next_id(cur, "auth_user")
-        with cur.copy(
-            "COPY auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff,"
-            " is_active, date_joined) FROM STDIN"
-        ) as copy:
-            out = _Writer(copy)
-            for i in range(existing, count):
-                name = f"{LEARNER_PREFIX}{i:07d}"
-                # '!' is Django's unusable password: these learners never log in.
-                out.row(str(start + i - existing), "!", "f", name, "Learner", str(i), f"{name}@example.edu",
-                        "f", "t", now)
-            out.flush()
+    missing = missing_learners(cur, count)
+    if missing:
+        now = datetime.now(timezone.utc)
+        copy_rows(cur, "auth_user", USER_COLUMNS, learner_rows(missing, next_id(cur, "auth_user"), now), now)
         _reset_sequence(cur, "auth_user")
-    cur.execute(
-        "SELECT id FROM auth_user WHERE username LIKE %s ORDER BY username LIMIT %s", (LEARNER_PREFIX + "%", count),
-    )
-    return [row[0] for row in cur.fetchall()]
+    return learner_ids(cur, count)
 
 
 def _delete_course(cur, course_id):
@@ -151,86 +290,25 @@ def seed_course(conn, attempts, log=print):
             return course_id, False
         started = time.perf_counter()
         _delete_course(cur, course_id)
-        rng = random.Random(attempts)
         learners = ensure_learners(cur, math.ceil(attempts / len(EXAMS)))
-        now = _ts(datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
 
         exam_ids = []
-        for suffix, name, limit, practice in EXAMS:
+        for exam in exam_rows(course_id, attempts, now):
             cur.execute(
-                "INSERT INTO proctoring_results_proctoredexam (created, modified, course_id, content_id, exam_name,"
-                " time_limit_mins, is_practice_exam, is_proctored, is_active, provider)"
-                " VALUES (now(), now(), %s, %s, %s, %s, %s, true, true, 'bench-provider') RETURNING id",
-                (course_id, f"block-v1:BenchX+Scale+N{attempts}+type@sequential+block@{suffix}", name, limit, practice),
+                f"INSERT INTO proctoring_results_proctoredexam ({', '.join(EXAM_COLUMNS)})"
+                f" VALUES ({', '.join(['%s'] * len(EXAM_COLUMNS))}) RETURNING id", exam,
             )
             exam_ids.append(cur.fetchone()[0])
 
-        statuses = [s for s, _ in STATUS_MIX]
-        weights = [w for _, w in STATUS_MIX]
-        attempt_id = _next_id(cur, "proctoring_results_examattempt")
-        review_id = _next_id(cur, "proctoring_results_review")
-        flag_id = _next_id(cur, "proctoring_results_reviewflag")
-        reviews, flags = [], []
-        with cur.copy(
-            "COPY proctoring_results_examattempt (id, created, modified, attempt_code, external_id,"
-            " allowed_time_limit_mins, is_sample_attempt, started_at, completed_at, status, status_changed_at,"
-            " user_id, exam_id) FROM STDIN"
-        ) as copy:
-            out = _Writer(copy)
-            for k in range(attempts):
-                exam_index = k % len(EXAMS)
-                _, _, limit, practice = EXAMS[exam_index]
-                status = rng.choices(statuses, weights)[0]
-                begin = BASE_TIME + timedelta(days=7 * exam_index, seconds=rng.randrange(5 * 86400))
-                started_at = begin if status in STARTED else None
-                completed_at = begin + timedelta(minutes=rng.randrange(5, limit + 1)) if status in COMPLETED else None
-                allowance = limit + (30 if rng.random() < 0.05 else 0)
-                out.row(
-                    str(attempt_id), now, now, str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
-                    f"bench-session-{attempts}-{k}" if started_at else "", str(allowance), "t" if practice else "f",
-                    _ts(started_at), _ts(completed_at), status, _ts(completed_at or started_at),
-                    str(learners[k // len(EXAMS)]), str(exam_ids[exam_index]),
-                )
-                if status in REVIEWED:
-                    reviews.append((review_id, attempt_id, status, completed_at))
-                    if status in ("rejected", "second_review_required"):
-                        picked = rng.sample(INTEGRITY, rng.choice((1, 1, 2)))
-                        flags.extend((flag_id + i, review_id, code, "integrity", comment)
-                                     for i, (code, comment) in enumerate(picked))
-                        flag_id += len(picked)
-                    elif status == "verified" and rng.random() < 0.25:
-                        code, comment = DISCOURAGED[0]
-                        flags.append((flag_id, review_id, code, "discouraged", comment))
-                        flag_id += 1
-                    review_id += 1
-                attempt_id += 1
-            out.flush()
-
-        with cur.copy(
-            "COPY proctoring_results_review (id, provider, review_id, provider_status, second_review_requested,"
-            " outcome, disagreement, reviewer, reviewed_at, received_at, raw_payload, attempt_id) FROM STDIN"
-        ) as copy:
-            out = _Writer(copy)
-            for rid, aid, status, completed_at in reviews:
-                reviewed_at = _ts(completed_at + timedelta(hours=6))
-                payload = json.dumps({"reviewStatus": PROVIDER_STATUS[status], "sessionId": f"bench-{aid}"})
-                out.row(str(rid), "bench-provider", f"bench-review-{rid}", PROVIDER_STATUS[status],
-                        "t" if status == "second_review_required" else "f", status, "", "Reviewer",
-                        reviewed_at, reviewed_at, payload, str(aid))
-            out.flush()
-        with cur.copy(
-            "COPY proctoring_results_reviewflag (id, review_id, rule_code, severity, comment, start_seconds,"
-            " stop_seconds) FROM STDIN"
-        ) as copy:
-            out = _Writer(copy)
-            for fid, rid, code, severity, comment in flags:
-                offset = rng.randrange(3600)
-                out.row(str(fid), str(rid), code, severity, comment, str(float(offset)), str(float(offset + 20)))
-            out.flush()
-        for table in ("proctoring_results_examattempt", "proctoring_results_review", "proctoring_results_reviewflag"):
+        rows = CourseRows(attempts, learners, exam_ids, [next_id(cur, table) for table in ID_TABLES], now)
+        copy_rows(cur, "proctoring_results_examattempt", ATTEMPT_COLUMNS, rows.attempts(), now)
+        reviews = copy_rows(cur, "proctoring_results_review", REVIEW_COLUMNS, rows.reviews(), now)
+        flags = copy_rows(cur, "proctoring_results_reviewflag", FLAG_COLUMNS, rows.flags(), now)
+        for table in ID_TABLES:
             _reset_sequence(cur, table)
         cur.execute("INSERT INTO benchmark_seed (course_id, attempts) VALUES (%s, %s)", (course_id, attempts))
-        log(f"{course_id}: seeded {attempts:,} attempts, {len(reviews):,} reviews, {len(flags):,} flags"
+        log(f"{course_id}: seeded {attempts:,} attempts, {reviews:,} reviews, {flags:,} flags"
             f" in {time.perf_counter() - started:.1f} s")
     return course_id, True
 
