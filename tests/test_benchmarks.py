@@ -2,8 +2,9 @@
 The scale contract (docs/performance.rst), kept by the suite at small sizes.
 
 The benchmark harness itself runs at 1,000 attempts on PostgreSQL, in a
-database of its own (the figures are about PostgreSQL's COPY); the query
-contracts it measures are also checked here on every database.
+database of its own (the figures are about PostgreSQL's COPY), and its MySQL
+script at 1,000 attempts on the local MariaDB/MySQL, whatever database the suite
+runs on; the query contracts it measures are also checked here on every database.
 """
 
 import json
@@ -23,6 +24,7 @@ from proctoring_results import api
 from proctoring_results.models import Report, ReportTask
 
 from .factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory
+from .services import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_KEYS = {"attempts", "seconds", "rows_per_s", "queries", "peak_rss_mb", "copy_rows_per_s", "ratio_vs_copy"}
@@ -117,3 +119,71 @@ def test_the_benchmark_harness_reports_the_figures_at_a_thousand_attempts(bench_
     on_s3 = _run_harness(bench_database, "--s3")  # moto's server on loopback; the seeded course is reused
     assert on_s3["storage"] == "s3"
     assert on_s3["queries"] == local["queries"]
+
+
+# ---------------------------------------------------------------- the MySQL/MariaDB script
+
+MYSQL_SERVER = {"host": "127.0.0.1", "port": 3306, "user": "root"}
+MYSQL_BENCH_DATABASE = "pr_bench_mysql_test"
+MYSQL_REQUIRED_KEYS = {
+    "attempts", "seconds", "rows_per_s", "queries", "django_queries", "peak_rss_mb", "baseline_rss_mb",
+    "floor_rows_per_s", "ratio_vs_floor", "iterator_seconds", "iterator_peak_rss_mb", "report_bytes", "runs",
+}
+
+
+def _mysql_script(database_url, *options, timeout=120):
+    env = dict(os.environ, DATABASE_URL=database_url)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "benchmarks/mysql_report.py", *options],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def mysql_bench_database():
+    """A throwaway database on the local MariaDB/MySQL for the script (which creates it); yields its URL."""
+    try:
+        import MySQLdb
+
+        admin = MySQLdb.connect(connect_timeout=5, **MYSQL_SERVER)
+    except Exception as exc:  # noqa: BLE001 - no driver or no server: the same "unavailable"
+        unavailable(f"MariaDB/MySQL is not reachable at 127.0.0.1:3306 ({exc})")
+    url = "mysql://{user}@{host}:{port}/".format(**MYSQL_SERVER) + MYSQL_BENCH_DATABASE
+    try:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{MYSQL_BENCH_DATABASE}`")
+        yield url
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{MYSQL_BENCH_DATABASE}`")
+        admin.close()
+
+
+def test_the_mysql_benchmark_reports_the_figures_at_a_thousand_attempts(mysql_bench_database):
+    result = _mysql_script(mysql_bench_database, "--attempts", "1000")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["attempts", "seconds", "rows_per_s"]
+    figures = json.loads(lines[-1])
+    assert MYSQL_REQUIRED_KEYS <= set(figures)
+    assert figures["attempts"] == 1000 and figures["runs"] == [{k: v for k, v in figures.items() if k != "runs"}]
+    # Counted on the report's own snapshot connection too: its count and five exams' pages at least.
+    assert 6 < figures["queries"] < 100 and 6 < figures["django_queries"] <= figures["queries"]
+    assert 0 < figures["baseline_rss_mb"] <= figures["peak_rss_mb"] < 150
+    assert 0 < figures["iterator_peak_rss_mb"] and figures["iterator_seconds"] > 0
+    assert figures["rows_per_s"] > 0 and figures["floor_rows_per_s"] > 0
+    # The naive read gives the report's very bytes: the comparison is of the same CSV.
+    assert figures["iterator_bytes"] == figures["report_bytes"]
+
+
+@pytest.mark.parametrize(("url", "attempts", "message"), [
+    ("postgres://postgres@127.0.0.1:5432/pr_bench", "1000", "DATABASE_URL must be a mysql:// URL"),
+    ("mysql://root@127.0.0.1:3306/pr_bench_mysql_test", "ten", "is not a list of attempt counts"),
+    ("mysql://root@127.0.0.1:3306/pr_bench_mysql_test", "0", "attempt counts must be positive"),
+    ("mysql://root@127.0.0.1:1/pr_bench_mysql_test", "1000", "cannot connect to mysql://root@127.0.0.1:1/"),
+])
+def test_the_mysql_benchmark_stops_on_bad_input_with_one_sentence(url, attempts, message):
+    result = _mysql_script(url, "--attempts", attempts, timeout=60)
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
