@@ -14,6 +14,7 @@ so the fast path and the portable paths cannot drift apart.
 import csv
 import hashlib
 import io
+import itertools
 import logging
 import tempfile
 import uuid
@@ -554,10 +555,28 @@ def course_filename_prefix(course_key):
     return get_valid_filename("_".join([course_key.org, course_key.course, course_key.run]))
 
 
-def report_file_name(course_key, when):
-    """``{course_id}_proctored_exam_results_report_{datetime}.csv``, the datetime in UTC (Open edX's format)."""
-    stamp = when.astimezone(dt_timezone.utc).strftime("%Y-%m-%d-%H%M")
-    return f"{course_filename_prefix(course_key)}_{REPORT_NAME}_{stamp}.csv"
+def report_file_name(course_key, when, taken=()):
+    """
+    ``{course_id}_proctored_exam_results_report_{datetime}.csv``, the datetime in UTC (Open edX's format).
+
+    Open edX stamps the minute. When a name is ``taken`` already (a second
+    report of the course in the same minute) the seconds are added, then a
+    counter, so no two links on the Data Download page read the same.
+    """
+    utc = when.astimezone(dt_timezone.utc)
+    stem = f"{course_filename_prefix(course_key)}_{REPORT_NAME}_"
+    candidates = itertools.chain(
+        [f"{stem}{utc:%Y-%m-%d-%H%M}.csv", f"{stem}{utc:%Y-%m-%d-%H%M%S}.csv"],
+        (f"{stem}{utc:%Y-%m-%d-%H%M%S}-{n}.csv" for n in itertools.count(2)),
+    )
+    return next(name for name in candidates if name not in taken)
+
+
+def _file_names_of_the_minute(course_key, when):
+    """The course's report file names stamped with the minute of ``when``: the names a new report must not take."""
+    minute = report_file_name(course_key, when)[: -len(".csv")]
+    return set(Report.objects.filter(course_id=course_key, file_name__startswith=minute)
+               .values_list("file_name", flat=True))
 
 
 def report_storage_key(course_key, task_id, file_name):
@@ -639,7 +658,7 @@ def run_task(task):
     try:
         extra_columns = validate_extra_columns(task.options.get("extra_columns") or [])
         now = timezone.now()
-        file_name = report_file_name(task.course_id, now)
+        file_name = report_file_name(task.course_id, now, taken=_file_names_of_the_minute(task.course_id, now))
         with tempfile.TemporaryFile(prefix="proctoring-report-", suffix=".csv") as tmp:
             sink = _Sink(tmp)
             rows = write_csv(task.course_id, sink, extra_columns=extra_columns, on_progress=_record_progress(task.pk))

@@ -345,6 +345,17 @@ def test_file_name_follows_open_edx():
         == "Org_CS101.x_2026_T1"
 
 
+def test_reports_of_the_same_minute_have_different_names(course, instructor):
+    """The first keeps Open edX's name; the next ones in that minute add the seconds, so no two links read alike."""
+    names = []
+    with time_machine.travel(datetime(2026, 5, 4, 10, 30, 15, tzinfo=dt_timezone.utc), tick=False):
+        for _ in range(3):
+            names.append(api.generate_report_now(api.request_report(COURSE_ID, instructor).id).file_name)
+    stem = "TestX_Proctoring_2026_proctored_exam_results_report_2026-05-04-1030"
+    assert names == [f"{stem}.csv", f"{stem}15.csv", f"{stem}15-2.csv"]
+    assert [r.file_name for r in api.list_reports(COURSE_ID)] == names[::-1]
+
+
 def test_generated_report_is_stored_listed_and_checksummed(course, instructor):
     task = api.request_report(COURSE_ID, instructor)
     assert task.state == "queued" and task.requester_username == "instructor"
@@ -368,8 +379,8 @@ def test_two_reports_in_the_same_minute_never_overwrite_each_other(course):
         first = api.generate_report(COURSE_ID)
         ExamAttemptFactory(exam=course["exams"][0])
         second = api.generate_report(COURSE_ID)
-    assert first.file_name == second.file_name  # Open edX's minute resolution...
-    assert first.storage_key != second.storage_key  # ...but one object per report
+    assert first.file_name != second.file_name  # the second adds the seconds to Open edX's minute
+    assert first.storage_key != second.storage_key  # and one object per report
     assert parse(stored_bytes(first))[1:] != parse(stored_bytes(second))[1:]
     assert [r.id for r in api.list_reports(COURSE_ID)] == [second.id, first.id]  # newest first
 
