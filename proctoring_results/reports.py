@@ -283,16 +283,15 @@ def _course_attempts(course_key, using=None):
 REPORT_ORDER = ("exam_id", "user_id", "id")
 
 
-def report_queryset(course_key, extra_columns=(), *, with_keys=False, attempts=None):
+def report_queryset(course_key, extra_columns=(), *, attempts=None):
     """
     The report's rows as a values-list queryset of final cell texts, in report order.
 
     Ordered by exam, learner, attempt (``proctoring_attempt_report_idx``). Each
     column is an annotation named ``report_<column>``, defined in column order,
     so the compiled SELECT lists them in that order on every database.
-    ``with_keys`` adds the row's (exam, learner, attempt) ids after the cells,
-    for the keyset pages read on MySQL/MariaDB. ``attempts`` is the course's
-    ``_course_attempts`` when the caller has them already.
+    ``attempts`` is the course's ``_course_attempts`` (or a page of them) when
+    the caller has them already.
     """
     names = columns(extra_columns)
     cells = _cell_expressions(names)
@@ -302,8 +301,6 @@ def report_queryset(course_key, extra_columns=(), *, with_keys=False, attempts=N
             Review.objects.filter(attempt=OuterRef("pk")).order_by("-received_at", "-id").values("id")[:1],
         ))
     selected = {f"report_{name}": cells[name] for name in names}
-    if with_keys:
-        selected.update({f"report_key_{key}": F(key) for key in REPORT_ORDER})
     queryset = queryset.annotate(**selected)
     return queryset.order_by(*REPORT_ORDER).values_list(*selected)
 
@@ -436,19 +433,19 @@ def _snapshot(using, begin):
 
 def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
     """
-    MySQL/MariaDB: the report query in keyset pages of ``CHUNK_ROWS`` rows, in one snapshot.
+    MySQL/MariaDB: the report in keyset pages of ``CHUNK_ROWS`` rows, in one snapshot.
 
     mysqlclient holds a whole result set in memory (Django's ``.iterator()``
     does not stream on MySQL), so one query for a million attempts would hold a
     million rows. Instead each exam of the course is read in pages that go on
-    after the last (learner, attempt) seen, in report order: memory stays flat,
-    each page is a range of ``proctoring_attempt_report_idx``, and the bytes are
-    those of the other paths. As on PostgreSQL, the count and the pages read one
-    consistent, read-only snapshot (``_snapshot``).
+    after the last (learner, attempt) seen, in report order, and each page in
+    two steps (``_page_keys`` finds where the page ends, then the cells of the
+    attempts up to there): memory stays flat, and the bytes are those of the
+    other paths. As on
+    PostgreSQL, the count and the pages read one consistent, read-only
+    snapshot (``_snapshot``).
     """
     attempts = _course_attempts(course_key, using)
-    keyed = report_queryset(course_key, extra_columns, with_keys=True, attempts=attempts)
-    width = len(columns(extra_columns))
     exam_ids = ProctoredExam.objects.filter(course_id=course_key).order_by("id").values_list("id")
     counted = attempts.order_by().values_list("pk")
     begin = ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
@@ -469,12 +466,13 @@ def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
             for (exam_id,) in run(exam_ids):
                 user_id = attempt_id = 0  # ids are positive: the first page starts before them all
                 while True:
-                    fetched = run(_keyset_page(keyed, exam_id, user_id, attempt_id))
-                    for row in fetched:
-                        yield row[:width]
-                    if len(fetched) < CHUNK_ROWS:
+                    keys = run(_page_keys(exam_id, user_id, attempt_id))
+                    if keys:
+                        page = _page_attempts(exam_id, (user_id, attempt_id), keys[-1])
+                        yield from run(report_queryset(course_key, extra_columns, attempts=page))
+                    if len(keys) < CHUNK_ROWS:
                         break
-                    _exam, user_id, attempt_id = fetched[-1][width:]
+                    user_id, attempt_id = keys[-1]
 
         done = _write_rows(rows(), fileobj, on_progress if own_connection else None, total)
     if on_progress:
@@ -482,17 +480,39 @@ def _pages_mysql(course_key, extra_columns, fileobj, on_progress, using):
     return done
 
 
-def _keyset_page(keyed, exam_id, user_id, attempt_id):
+def _page_keys(exam_id, user_id, attempt_id):
     """
-    The next ``CHUNK_ROWS`` rows of one exam after (learner, attempt) = (``user_id``, ``attempt_id``).
+    (learner, attempt) ids of the next ``CHUNK_ROWS`` attempts of one exam after (``user_id``, ``attempt_id``).
 
-    ``user_id >= u AND (user_id > u OR id > i)`` is ``(user_id, id) > (u, i)``
-    spelled so that MySQL and MariaDB plan a range of ``proctoring_attempt_report_idx``
-    for every page, the first included: without the ``>=`` bound MariaDB was seen
-    to scan the learners table and sort the exam's rows for each page.
+    Read from ``proctoring_attempt_report_idx`` alone (it holds every column
+    asked for), nothing joined: asked with the cells' joins and a LIMIT,
+    MariaDB drove some pages from the learners table with a temporary table
+    and a filesort (1.6 s a page; 47 s for a million attempts).
     """
-    page = keyed.filter(exam_id=exam_id, user_id__gte=user_id).filter(Q(user_id__gt=user_id) | Q(id__gt=attempt_id))
-    return page[:CHUNK_ROWS]
+    after = _after(user_id, attempt_id)
+    page = ExamAttempt.objects.filter(after, exam_id=exam_id)
+    return page.order_by("user_id", "id").values_list("user_id", "id")[:CHUNK_ROWS]
+
+
+def _page_attempts(exam_id, after, last):
+    """
+    One exam's attempts after the (learner, attempt) ``after``, up to and including ``last``.
+
+    Bounded on both sides, the page is planned as one range of
+    ``proctoring_attempt_report_idx`` with the learner and exam joined by key.
+    """
+    until = Q(user_id__lte=last[0]) & (Q(user_id__lt=last[0]) | Q(id__lte=last[1]))
+    return ExamAttempt.objects.filter(_after(*after), until, exam_id=exam_id)
+
+
+def _after(user_id, attempt_id):
+    """
+    ``(user_id, id) > (u, i)`` spelled ``user_id >= u AND (user_id > u OR id > i)``.
+
+    MySQL and MariaDB plan the row comparison poorly; this form is a range of
+    the index on every page, the first (``0, 0``) included.
+    """
+    return Q(user_id__gte=user_id) & (Q(user_id__gt=user_id) | Q(id__gt=attempt_id))
 
 
 def _copy_postgresql(queryset, fileobj, on_progress, using, counted=None):
