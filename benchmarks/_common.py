@@ -155,6 +155,13 @@ def run_report_task(task_id):
     return tasks.generate_proctored_exam_results_report.run(task_id)
 
 
+def print_table(runs, columns):
+    """The runs as a right-aligned table; ``columns`` is a list of (key, width, format)."""
+    print("  ".join(f"{name:>{width}}" for name, width, _ in columns))
+    for run in runs:
+        print("  ".join(f"{fmt.format(run[name]):>{width}}" for name, width, fmt in columns))
+
+
 def parse_sizes(text):
     """'1000,100k,1M' -> [1000, 100000, 1000000]."""
     sizes = []

@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed  # noqa: E402  (its rows, shared with the PostgreSQL seeder)
 from _common import (  # noqa: E402
     ROOT, check_database_url, course_id_for, fail, hwm_mb, mysql_connect, mysql_settings, parse_sizes,
-    prepare_course, rss_mb, run_report_task, safe_url, setup_django,
+    prepare_course, print_table, rss_mb, run_report_task, safe_url, setup_django,
 )
 
 SEED_LOCK = "proctoring_results_benchmark_seed"
@@ -383,12 +383,6 @@ COLUMNS = [
 ]
 
 
-def print_table(runs):
-    print("  ".join(f"{name:>{width}}" for name, width, _ in COLUMNS))
-    for run in runs:
-        print("  ".join(f"{fmt.format(run[name]):>{width}}" for name, width, fmt in COLUMNS))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--attempts", default="1000", help="comma-separated sizes, e.g. 1000,100k,1M (default 1000)")
@@ -422,7 +416,7 @@ def main(argv=None):
             run = json.loads(_run(["--child", str(attempts)], f"the report at {attempts:,} attempts")[-1])
             run.update(json.loads(_run(["--child-iterator", str(attempts)], f".iterator() at {attempts:,}")[-1]))
             runs.append(run)
-    print_table(runs)
+    print_table(runs, COLUMNS)
     largest = dict(runs[-1])
     largest["runs"] = runs
     print(json.dumps(largest))

@@ -42,8 +42,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, psycopg_connect, rss_mb,
-    run_report_task, setup_django,
+    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_table, psycopg_connect,
+    rss_mb, run_report_task, setup_django,
 )
 
 S3_BUCKET = "proctoring-results-bench"
@@ -249,12 +249,6 @@ COLUMNS = [
 ]
 
 
-def print_table(runs):
-    print("  ".join(f"{name:>{width}}" for name, width, _ in COLUMNS))
-    for run in runs:
-        print("  ".join(f"{fmt.format(run[name]):>{width}}" for name, width, fmt in COLUMNS))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--attempts", default="1000", help="comma-separated sizes, e.g. 1000,100k,1M (default 1000)")
@@ -282,7 +276,7 @@ def main(argv=None):
     finally:
         if server is not None:
             stop_s3(server)
-    print_table(runs)
+    print_table(runs, COLUMNS)
     largest = dict(runs[-1])
     largest["runs"] = runs
     print(json.dumps(largest))
