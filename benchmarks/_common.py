@@ -155,6 +155,19 @@ def run_report_task(task_id):
     return tasks.generate_proctored_exam_results_report.run(task_id)
 
 
+def produced_report(course_id, attempts):
+    """The course's newest report, or stop with one sentence if the run did not produce it with every row."""
+    from proctoring_results import api
+
+    reports = api.list_reports(course_id)
+    if not reports or reports[0].row_count != attempts:
+        done = api.list_report_tasks(course_id)
+        # The task's message is written for course staff and holds no personal data.
+        why = f"task {done[0].state}: {done[0].message}" if done else "no task"
+        fail(f"the report for {attempts:,} attempts was not produced as expected ({why})")
+    return reports[0]
+
+
 def print_table(runs, columns):
     """The runs as a right-aligned table; ``columns`` is a list of (key, width, format)."""
     print("  ".join(f"{name:>{width}}" for name, width, _ in columns))

@@ -42,8 +42,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_table, psycopg_connect,
-    rss_mb, run_report_task, setup_django,
+    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_table, produced_report,
+    psycopg_connect, rss_mb, run_report_task, setup_django,
 )
 
 S3_BUCKET = "proctoring-results-bench"
@@ -142,13 +142,7 @@ def child(attempts):
         peak = rss_mb()
         hwm = hwm_mb()
 
-        reports = api.list_reports(course_id)
-        done = api.list_report_tasks(course_id)
-        if not reports or reports[0].row_count != attempts:
-            # The task's message is written for course staff and holds no personal data.
-            why = f"task {done[0].state}: {done[0].message}" if done else "no task"
-            fail(f"the report for {attempts:,} attempts was not produced as expected ({why})")
-        report = reports[0]
+        report = produced_report(course_id, attempts)
 
         floor_seconds, floor_rows, floor_bytes = copy_floor(course_id)
         if floor_rows != attempts:
