@@ -42,6 +42,17 @@ def _task_queries(requester, attempts, exam):
 
 
 @pytest.mark.django_db
+def _figures_of_one_run(result, required_keys):
+    """A harness's last line, checked: a table first, then one JSON object of one run at 1,000 attempts."""
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["attempts", "seconds", "rows_per_s"]
+    figures = json.loads(lines[-1])
+    assert required_keys <= set(figures)
+    assert figures["attempts"] == 1000 and figures["runs"] == [{k: v for k, v in figures.items() if k != "runs"}]
+    return figures
+
+
 def test_the_report_task_sends_as_many_queries_for_a_big_course_as_for_a_small_one(instructor):
     """
     Progress is written a fixed number of times, so the task's queries do not grow with the course.
@@ -98,12 +109,7 @@ def _run_harness(database_url, *options):
         [sys.executable, "benchmarks/report_benchmark.py", "--attempts", "1000", *options],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.strip().splitlines()
-    assert lines[0].split()[:3] == ["attempts", "seconds", "rows_per_s"]
-    figures = json.loads(lines[-1])
-    assert REQUIRED_KEYS <= set(figures)
-    assert figures["attempts"] == 1000 and figures["runs"] == [{k: v for k, v in figures.items() if k != "runs"}]
+    figures = _figures_of_one_run(result, REQUIRED_KEYS)
     assert 0 < figures["queries"] < 100
     assert figures["peak_rss_mb"] < 150
     assert figures["rows_per_s"] > 0 and figures["copy_rows_per_s"] > 0
@@ -160,12 +166,7 @@ def mysql_bench_database():
 
 def test_the_mysql_benchmark_reports_the_figures_at_a_thousand_attempts(mysql_bench_database):
     result = _mysql_script(mysql_bench_database, "--attempts", "1000")
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.strip().splitlines()
-    assert lines[0].split()[:3] == ["attempts", "seconds", "rows_per_s"]
-    figures = json.loads(lines[-1])
-    assert MYSQL_REQUIRED_KEYS <= set(figures)
-    assert figures["attempts"] == 1000 and figures["runs"] == [{k: v for k, v in figures.items() if k != "runs"}]
+    figures = _figures_of_one_run(result, MYSQL_REQUIRED_KEYS)
     # Counted on the report's own snapshot connection too: its count and five exams' pages at least.
     assert 6 < figures["queries"] < 100 and 6 < figures["django_queries"] <= figures["queries"]
     assert 0 < figures["baseline_rss_mb"] <= figures["peak_rss_mb"] < 150
