@@ -168,6 +168,32 @@ def produced_report(course_id, attempts):
     return reports[0]
 
 
+def run_figures(attempts, seconds, counter, memory, floor_seconds, floor_name):
+    """
+    The figures every report harness prints for one run, its floor named ``floor_name`` (``copy``, ``floor``).
+
+    ``memory`` is (baseline, peak, high-water mark) in MB, the last two read
+    right after the report, before the floor ran. ``load_1m`` is the machine's
+    1-minute load when the run ended: the figures are only as quiet as the machine.
+    """
+    baseline, peak, hwm = memory
+    rows_per_s, floor_rows_per_s = attempts / seconds, attempts / floor_seconds
+    return {
+        "attempts": attempts,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows_per_s),
+        "queries": counter.total,
+        "django_queries": counter.django,
+        "peak_rss_mb": round(peak, 1),
+        "baseline_rss_mb": round(baseline, 1),
+        "vm_hwm_mb": round(hwm, 1),
+        f"{floor_name}_seconds": round(floor_seconds, 3),
+        f"{floor_name}_rows_per_s": round(floor_rows_per_s),
+        f"ratio_vs_{floor_name}": round(rows_per_s / floor_rows_per_s, 3),
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def print_table(runs, columns):
     """The runs as a right-aligned table; ``columns`` is a list of (key, width, format)."""
     print("  ".join(f"{name:>{width}}" for name, width, _ in columns))

@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed  # noqa: E402  (its rows, shared with the PostgreSQL seeder)
 from _common import (  # noqa: E402
     ROOT, check_database_url, course_id_for, fail, hwm_mb, mysql_connect, mysql_settings, parse_sizes,
-    prepare_course, print_table, produced_report, rss_mb, run_report_task, safe_url, setup_django,
+    prepare_course, print_table, produced_report, rss_mb, run_figures, run_report_task, safe_url, setup_django,
 )
 
 SEED_LOCK = "proctoring_results_benchmark_seed"
@@ -296,23 +296,11 @@ def measure_report(attempts):
         floor_seconds, floor_rows, server = floor(course_id)
         if floor_rows != attempts:
             fail(f"the floor returned {floor_rows:,} rows, expected {attempts:,}")
-        rows_per_s, floor_rows_per_s = attempts / seconds, attempts / floor_seconds
         return {
-            "attempts": attempts,
-            "seconds": round(seconds, 3),
-            "rows_per_s": round(rows_per_s),
-            "queries": counter.total,
-            "django_queries": counter.django,
-            "peak_rss_mb": round(peak, 1),
-            "baseline_rss_mb": round(baseline, 1),
-            "vm_hwm_mb": round(hwm, 1),
-            "floor_seconds": round(floor_seconds, 3),
-            "floor_rows_per_s": round(floor_rows_per_s),
-            "ratio_vs_floor": round(rows_per_s / floor_rows_per_s, 3),
+            **run_figures(attempts, seconds, counter, (baseline, peak, hwm), floor_seconds, "floor"),
             "report_bytes": report.size_bytes,
             "storage": "local",
             "server": server,
-            "load_1m": round(os.getloadavg()[0], 2),
         }
     _in_fresh_django(attempts, measure)
 

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_table, produced_report,
-    psycopg_connect, rss_mb, run_report_task, setup_django,
+    psycopg_connect, rss_mb, run_figures, run_report_task, setup_django,
 )
 
 S3_BUCKET = "proctoring-results-bench"
@@ -147,25 +147,11 @@ def child(attempts):
         floor_seconds, floor_rows, floor_bytes = copy_floor(course_id)
         if floor_rows != attempts:
             fail(f"the COPY floor returned {floor_rows:,} rows, expected {attempts:,}")
-        rows_per_s = attempts / seconds
-        copy_rows_per_s = attempts / floor_seconds
         result = {
-            "attempts": attempts,
-            "seconds": round(seconds, 3),
-            "rows_per_s": round(rows_per_s),
-            "queries": counter.total,
-            "django_queries": counter.django,
-            "peak_rss_mb": round(peak, 1),
-            "baseline_rss_mb": round(baseline, 1),
-            "vm_hwm_mb": round(hwm, 1),
-            "copy_seconds": round(floor_seconds, 3),
-            "copy_rows_per_s": round(copy_rows_per_s),
-            "ratio_vs_copy": round(rows_per_s / copy_rows_per_s, 3),
+            **run_figures(attempts, seconds, counter, (baseline, peak, hwm), floor_seconds, "copy"),
             "report_bytes": report.size_bytes,
             "copy_bytes": floor_bytes,
             "storage": "s3" if os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL") else "local",
-            # The machine's 1-minute load when the run ended: the figures are only as quiet as the machine.
-            "load_1m": round(os.getloadavg()[0], 2),
         }
         print(json.dumps(result))
     finally:
