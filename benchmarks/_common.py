@@ -8,6 +8,7 @@ The benchmarks run on PostgreSQL (the figures are about PostgreSQL);
 ``vendor="mysql"``, whose URL defaults to the local ``pr_bench_mysql``.
 """
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -194,11 +195,17 @@ def run_figures(attempts, seconds, counter, memory, floor_seconds, floor_name):
     }
 
 
-def print_table(runs, columns):
-    """The runs as a right-aligned table; ``columns`` is a list of (key, width, format)."""
+def print_results(runs, columns):
+    """
+    The runs as a right-aligned table, then as the last line one JSON object.
+
+    ``columns`` is a list of (key, width, format). The JSON object holds the
+    figures of the last run (the largest N) at the top level and every run under ``runs``.
+    """
     print("  ".join(f"{name:>{width}}" for name, width, _ in columns))
     for run in runs:
         print("  ".join(f"{fmt.format(run[name]):>{width}}" for name, width, fmt in columns))
+    print(json.dumps({**runs[-1], "runs": runs}))
 
 
 def parse_sizes(text):

@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed  # noqa: E402  (its rows, shared with the PostgreSQL seeder)
 from _common import (  # noqa: E402
     ROOT, check_database_url, course_id_for, fail, hwm_mb, mysql_connect, mysql_settings, parse_sizes,
-    prepare_course, print_table, produced_report, rss_mb, run_figures, run_report_task, safe_url, setup_django,
+    prepare_course, print_results, produced_report, rss_mb, run_figures, run_report_task, safe_url, setup_django,
 )
 
 SEED_LOCK = "proctoring_results_benchmark_seed"
@@ -399,10 +399,7 @@ def main(argv=None):
             run = json.loads(_run(["--child", str(attempts)], f"the report at {attempts:,} attempts")[-1])
             run.update(json.loads(_run(["--child-iterator", str(attempts)], f".iterator() at {attempts:,}")[-1]))
             runs.append(run)
-    print_table(runs, COLUMNS)
-    largest = dict(runs[-1])
-    largest["runs"] = runs
-    print(json.dumps(largest))
+    print_results(runs, COLUMNS)
 
 
 if __name__ == "__main__":

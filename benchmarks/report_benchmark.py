@@ -42,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_table, produced_report,
+    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_results, produced_report,
     psycopg_connect, rss_mb, run_figures, run_report_task, setup_django,
 )
 
@@ -256,10 +256,7 @@ def main(argv=None):
     finally:
         if server is not None:
             stop_s3(server)
-    print_table(runs, COLUMNS)
-    largest = dict(runs[-1])
-    largest["runs"] = runs
-    print(json.dumps(largest))
+    print_results(runs, COLUMNS)
 
 
 if __name__ == "__main__":
