@@ -25,8 +25,17 @@ test-postgres: $(STAMP) ## run the suite on the local PostgreSQL, Redis and an S
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
+# mysqlclient builds from source, so it has a requirement set and a stamp of its own:
+# `make test` and `make demo` never need a compiler or C headers.
+MYSQL_STAMP := $(VENV)/.installed-mysql
+$(MYSQL_STAMP): requirements/mysql.txt $(STAMP)
+	@$(PY) -m pip install --quiet -r requirements/mysql.txt || { \
+		echo "mysqlclient did not build: install MariaDB's or MySQL's client headers and pkg-config (Debian: apt-get install libmariadb-dev pkg-config), then run this again." >&2; \
+		exit 1; }
+	touch $@
+
 MYSQL_DATABASE_URL ?= mysql://root@127.0.0.1:3306/pr_mysql
-test-mysql: $(STAMP) ## run the suite on the local MySQL/MariaDB (Open edX's database), Redis and an S3-compatible server
+test-mysql: $(MYSQL_STAMP) ## run the suite on the local MySQL/MariaDB (Open edX's database), Redis and an S3-compatible server
 	mysql -h 127.0.0.1 -u root -e 'CREATE DATABASE IF NOT EXISTS `$(lastword $(subst /, ,$(MYSQL_DATABASE_URL)))` CHARACTER SET utf8mb4'
 	DATABASE_URL=$(MYSQL_DATABASE_URL) CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
@@ -51,7 +60,7 @@ bench: $(STAMP) ## report benchmark on PostgreSQL at BENCH_N attempts (default 1
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/report_benchmark.py --attempts $(BENCH_N) $(BENCH_ARGS)
 
 BENCH_MYSQL_DATABASE_URL ?= mysql://root@127.0.0.1:3306/pr_bench_mysql
-bench-mysql: $(STAMP) ## report benchmark on MySQL/MariaDB at BENCH_N attempts, against Django's .iterator()
+bench-mysql: $(MYSQL_STAMP) ## report benchmark on MySQL/MariaDB at BENCH_N attempts, against Django's .iterator()
 	DATABASE_URL=$(BENCH_MYSQL_DATABASE_URL) $(PY) benchmarks/mysql_report.py --attempts $(BENCH_N) $(BENCH_ARGS)
 
 migrations-check: $(STAMP) ## fail if the models changed without a migration
@@ -91,8 +100,9 @@ quality: $(STAMP) ## deploy checks with the example's production settings, and p
 
 requirements: ## recompile requirements/*.txt from requirements/*.in
 	$(PY) -m pip install --quiet pip-tools
-	for f in base example test doc; do \
-		$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe -o requirements/$$f.txt requirements/$$f.in; done
+	for f in base example test mysql doc; do \
+		$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+			$(PIP_COMPILE_OPTS) -o requirements/$$f.txt requirements/$$f.in; done
 
 upgrade: ## recompile requirements with the newest allowed versions
 	$(MAKE) requirements PIP_COMPILE_OPTS=--upgrade
