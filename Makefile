@@ -96,7 +96,7 @@ quality: $(STAMP) ## deploy checks with the example's production settings, and p
 		../$(PY) manage.py check --deploy --fail-level WARNING --settings example.settings_production
 	# Known vulnerabilities in any pinned package fail the build (docs/security.rst).
 	$(VENV)/bin/pip-audit --no-deps --disable-pip --progress-spinner off \
-		-r requirements/test.txt -r requirements/doc.txt
+		-r requirements/test.txt -r requirements/mysql.txt -r requirements/doc.txt
 
 requirements: ## recompile requirements/*.txt from requirements/*.in
 	$(PY) -m pip install --quiet pip-tools

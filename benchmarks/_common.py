@@ -102,7 +102,11 @@ def mysql_connect(database=True, **kwargs):
 
     ``database=False`` connects without choosing the database (to create it).
     """
-    import MySQLdb
+    try:
+        import MySQLdb
+    except ImportError:
+        fail("mysqlclient is not installed: run `make bench-mysql`, which installs requirements/mysql.txt "
+             "(it builds against MariaDB's client headers: apt-get install libmariadb-dev pkg-config)")
 
     settings = mysql_settings()
     options = {"host": settings["host"], "port": settings["port"], "user": settings["user"],

@@ -216,9 +216,9 @@ def cases_tried():
 
 
 def pinned_packages():
-    """The packages ``make quality`` has pip-audit check: every pin of requirements/test.txt and doc.txt."""
+    """The packages ``make quality`` has pip-audit check: every pin of requirements/test.txt, mysql.txt and doc.txt."""
     names = set()
-    for name in ("test.txt", "doc.txt"):
+    for name in ("test.txt", "mysql.txt", "doc.txt"):
         for line in (ROOT / "requirements" / name).read_text().splitlines():
             if "==" in line and not line.lstrip().startswith("#"):
                 names.add(line.split("==")[0].strip().lower())
