@@ -23,7 +23,7 @@ class ProctoringResultsConfig(AppConfig):
     # INSTALLED_APPS, mounts ``urls.py`` at the site root and runs
     # ``settings/{common,production}.py:plugin_settings``. The keys are the
     # plain strings of ``PluginURLs`` / ``PluginSettings``, so nothing from
-    # edx-django-utils or edx-platform is imported here (docs/howto/openedx.rst).
+    # edx-django-utils or edx-platform is imported here (docs/howto/install_openedx.rst).
     plugin_app = {
         "url_config": {
             "lms.djangoapp": {
@@ -42,7 +42,7 @@ class ProctoringResultsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
-        from . import openedx  # noqa: F401  (registers the Open edX bridge's check)
+        from .openedx import permissions  # noqa: F401  (registers the Open edX bridge's check)
 
         from django.apps import apps
 

@@ -19,7 +19,7 @@ from django.urls import clear_url_caches, reverse
 from edx_django_utils.plugins import PluginSettings, PluginURLs, add_plugins, get_plugin_apps, get_plugin_url_patterns
 from opaque_keys.edx.keys import CourseKey
 
-from proctoring_results import openedx
+from proctoring_results.openedx import permissions as openedx
 from proctoring_results.apps import ProctoringResultsConfig
 from proctoring_results.settings import production
 

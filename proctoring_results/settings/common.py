@@ -5,7 +5,7 @@ The LMS's own course roles decide who sees results (``openedx.can_view_exam_resu
 and report tasks go to the queue the LMS uses for its instructor reports.
 """
 
-#: The permission bridge this app uses inside an Open edX LMS.
+#: The permission bridge this app uses inside an Open edX LMS (``openedx/permissions.py``).
 OPENEDX_PERMISSION_CHECK = "proctoring_results.openedx.can_view_exam_results"
 
 

@@ -20,9 +20,13 @@ import logging
 
 from django.core.checks import Error, Tags, Warning, register
 
-from .conf import SETTING_NAME, app_settings
+from ..conf import SETTING_NAME, app_settings
+from ..settings.common import OPENEDX_PERMISSION_CHECK
 
 log = logging.getLogger(__name__)
+
+#: The dotted path operators set as ``PERMISSION_CHECK`` (the plugin's settings do it by default).
+BRIDGE_PATH = OPENEDX_PERMISSION_CHECK
 
 #: Where edx-platform defines its instructor-dashboard permissions.
 LMS_PERMISSIONS_MODULE = "lms.djangoapps.instructor.permissions"
@@ -75,11 +79,11 @@ def check_openedx_bridge(app_configs=None, **kwargs):
         return [Warning(
             f"Inside the Open edX LMS, {SETTING_NAME}['PERMISSION_CHECK'] is unset, so access is decided by "
             "this app's own CourseRole table instead of the LMS's course roles.",
-            hint=f"Set it to '{__name__}.can_view_exam_results', or update {SETTING_NAME} in your settings "
+            hint=f"Set it to '{BRIDGE_PATH}', or update {SETTING_NAME} in your settings "
                  "instead of replacing the dict the plugin filled in (docs/howto/install_openedx.rst).",
             id="proctoring_results.W101",
         )]
-    if configured not in (f"{__name__}.can_view_exam_results", can_view_exam_results) or in_lms:
+    if configured not in (BRIDGE_PATH, can_view_exam_results) or in_lms:
         return []
     return [Error(
         f"{SETTING_NAME}['PERMISSION_CHECK'] is the Open edX bridge, but {LMS_PERMISSIONS_MODULE} "
