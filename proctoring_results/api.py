@@ -18,6 +18,7 @@ from django.utils import timezone
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
+from . import attempts as _attempts
 from . import reports as _reports
 from . import reviews as _reviews
 from . import statuses
@@ -27,7 +28,6 @@ from .exceptions import (
     AttemptNotFound, ExamNotFound, InvalidCourseId, InvalidExamData, ReportAlreadyRunning, ReportGenerationFailed,
     ReportNotFound, ReportQueueUnavailable, ReportTaskNotFound,
 )
-from .models import AttemptStatusChange as _AttemptStatusChange
 from .models import CourseRole as _CourseRole
 from .models import ExamAttempt as _ExamAttempt
 from .models import ProctoredExam as _ProctoredExam
@@ -202,10 +202,10 @@ def list_course_attempts(course_id, *, exam_id=None, status=None):
     return [_attempt_data(a) for a in attempts.order_by("exam_id", "user_id", "id")]
 
 
-def update_attempt_status(attempt_code, new_status, *, source=_AttemptStatusChange.Source.HOST,
+def update_attempt_status(attempt_code, new_status, *, source=_attempts.Source.HOST,
                           actor=None, reason="", external_id=None):
     """
-    Move an attempt to ``new_status`` if the status graph allows it.
+    Move an attempt to ``new_status`` if the status graph allows it (``attempts.transition``).
 
     The attempt's row is locked for the length of the change, so two concurrent
     updates are applied one after the other and neither is lost: the second
@@ -215,26 +215,9 @@ def update_attempt_status(attempt_code, new_status, *, source=_AttemptStatusChan
     """
     new_status = statuses.parse_status(new_status)
     with transaction.atomic():
-        try:
-            attempt = _ExamAttempt.objects.locked().get(attempt_code=attempt_code)
-        except _ExamAttempt.DoesNotExist:
-            raise AttemptNotFound("No exam attempt with that attempt code.") from None
-        old_status = attempt.status
-        statuses.check_transition(old_status, new_status)
-        now = timezone.now()
-        attempt.status = new_status
-        attempt.status_changed_at = now
-        if new_status == AttemptStatus.STARTED and attempt.started_at is None:
-            attempt.started_at = now
-        if new_status in (AttemptStatus.COMPLETED, AttemptStatus.TIMED_OUT, AttemptStatus.SUBMITTED) \
-                and attempt.completed_at is None:
-            attempt.completed_at = now
-        if external_id is not None:
-            attempt.external_id = external_id
-        attempt.save()
-        _AttemptStatusChange.objects.create(
-            attempt=attempt, from_status=old_status, to_status=new_status, source=source,
-            actor=actor, reason=reason[:255],
+        attempt = _attempts.transition(
+            _attempts.lock(attempt_code), new_status, source=source, actor=actor, reason=reason,
+            external_id=external_id,
         )
     return _attempt_data(attempt)
 

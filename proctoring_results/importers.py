@@ -37,7 +37,7 @@ from django.utils.dateparse import parse_datetime
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from . import rules
+from . import attempts, rules
 from .data import ImportCounts, ImportSummary
 from .exceptions import InvalidImportSource
 from .models import MAX_TIME_LIMIT_MINS, AttemptStatusChange, ExamAttempt, ProctoredExam, Review, ReviewFlag
@@ -425,8 +425,7 @@ class EdxProctoringImporter:
                 ids = dict(ExamAttempt.objects.filter(attempt_code__in=[c[0] for c in changes])
                            .values_list("attempt_code", "pk"))
                 AttemptStatusChange.objects.bulk_create([
-                    AttemptStatusChange(attempt_id=ids[code], from_status=old, to_status=new,
-                                        source=AttemptStatusChange.Source.HOST, reason=reason[:255])
+                    attempts.change_record(ids[code], old, new, source=attempts.Source.HOST, reason=reason)
                     for code, old, new, reason in changes
                 ])
 

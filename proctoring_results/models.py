@@ -156,8 +156,9 @@ class ExamAttempt(TimeStampedModel):
     """
     One learner's attempt at one exam, and where it stands.
 
-    ``status`` changes only through ``api.update_attempt_status`` (or a review),
-    which locks the row and checks the move against ``statuses.TRANSITIONS``.
+    ``status`` changes only through ``attempts.transition`` (called by the API,
+    reviews and the importer) on a row locked once, checked against
+    ``statuses.TRANSITIONS``.
 
     .. pii: Links an identifiable learner to their exam times and result.
     .. pii_types: id

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
-from . import rules
+from . import attempts, rules, statuses
 from .data import ReviewData, ReviewFlagData, ReviewResult, RuleData, StaffDecisionResult
 from .exceptions import AttemptNotFound, InvalidReview, ReviewConflict
-from .models import AttemptStatusChange, ExamAttempt, Review, ReviewFlag
+from .models import ExamAttempt, Review, ReviewFlag
 from .statuses import AttemptStatus
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def record_review(provider, payload):
         second_review_requested=submission.second_review,
     )
     with transaction.atomic():
-        attempt = _locked_attempt(submission.attempt_code, provider)
+        attempt = attempts.lock(submission.attempt_code, provider=provider)
         existing = Review.objects.filter(provider=provider, review_id=submission.review_id).first()
         if existing is not None:
             return _duplicate(existing, attempt, submission)
@@ -280,17 +280,6 @@ def record_review(provider, payload):
                         outcome=review.outcome, duplicate=False)
 
 
-def _locked_attempt(attempt_code, provider=None):
-    try:
-        attempt = ExamAttempt.objects.locked().get(attempt_code=attempt_code)
-    except ExamAttempt.DoesNotExist:
-        raise AttemptNotFound("No exam attempt with that attempt code.") from None
-    # A provider judges only its own exams' attempts; an exam without a provider takes any.
-    if provider is not None and attempt.exam.provider and attempt.exam.provider != provider:
-        raise AttemptNotFound("No exam attempt with that attempt code.")
-    return attempt
-
-
 def _duplicate(existing, attempt, submission):
     if existing.attempt_id != attempt.id:
         raise ReviewConflict.on("review_id", "This review id was already used for another attempt.")
@@ -301,8 +290,6 @@ def _duplicate(existing, attempt, submission):
 
 def _apply(attempt, review, submission, decision):
     """Move the attempt to the review's outcome, unless a review decided later is already recorded."""
-    from . import api  # api imports this module
-
     if submission.reviewed_at is not None and Review.objects.filter(
         attempt=attempt, reviewed_at__gt=submission.reviewed_at,
     ).exclude(pk=review.pk).exists():
@@ -310,16 +297,13 @@ def _apply(attempt, review, submission, decision):
         log.info("Review %s is older than one already recorded; attempt %s left as it was.",
                  review.review_id, attempt.attempt_code)
         return attempt.status
-    source = AttemptStatusChange.Source.PROVIDER
-    reason = f"Review {review.review_id} by {review.provider}"[:255]
-    status = attempt.status
-    if status in ENDED_NOT_SUBMITTED:
-        status = api.update_attempt_status(attempt.attempt_code, AttemptStatus.SUBMITTED, source=source,
-                                           reason=reason).status
-    if status != decision.outcome:
-        status = api.update_attempt_status(attempt.attempt_code, decision.outcome, source=source,
-                                           reason=reason).status
-    return status
+    source = attempts.Source.PROVIDER
+    reason = f"Review {review.review_id} by {review.provider}"
+    if attempt.status in ENDED_NOT_SUBMITTED:
+        attempts.transition(attempt, AttemptStatus.SUBMITTED, source=source, reason=reason)
+    if attempt.status != decision.outcome:
+        attempts.transition(attempt, decision.outcome, source=source, reason=reason)
+    return attempt.status
 
 
 # ---------------------------------------------------------------- staff decisions
@@ -332,8 +316,6 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
     when are recorded in the attempt's status history (``AttemptStatusChange``).
     Deciding the status the attempt already has changes and records nothing.
     """
-    from . import api  # api imports this module
-
     errors = {}
     if status not in STAFF_OUTCOMES:
         errors["status"] = [f"Must be one of: {', '.join(STAFF_OUTCOMES)}."]
@@ -344,7 +326,7 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
     if errors:
         raise InvalidReview(errors)
     with transaction.atomic():
-        attempt = _locked_attempt(attempt_code)
+        attempt = attempts.lock(attempt_code)
         if attempt.status not in STAFF_DECIDABLE:
             raise ReviewConflict.on("status", (
                 f"Only an attempt awaiting a second review, or already Satisfactory or Unsatisfactory, can be "
@@ -353,12 +335,12 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
             # Deciding what is already decided is a no-op, so a retried request is harmless.
             return StaffDecisionResult(attempt_code=attempt.attempt_code, status=attempt.status,
                                        status_label=str(AttemptStatus(attempt.status).label), changed=False)
-        result = api.update_attempt_status(attempt_code, status, source=AttemptStatusChange.Source.STAFF,
-                                           actor=actor, reason=reason.strip())
+        old_status = attempt.status
+        attempts.transition(attempt, status, source=attempts.Source.STAFF, actor=actor, reason=reason.strip())
     log.info("Staff user %s moved attempt %s from %s to %s.", getattr(actor, "pk", None), attempt_code,
-             attempt.status, status)
-    return StaffDecisionResult(attempt_code=result.attempt_code, status=result.status,
-                               status_label=str(result.status_label), changed=True)
+             old_status, status)
+    return StaffDecisionResult(attempt_code=attempt.attempt_code, status=attempt.status,
+                               status_label=str(statuses.label(attempt.status)), changed=True)
 
 
 # ---------------------------------------------------------------- reading
