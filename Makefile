@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-mysql test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-mysql test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check package-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -62,6 +62,9 @@ bench: $(STAMP) ## report benchmark on PostgreSQL at BENCH_N attempts (default 1
 BENCH_MYSQL_DATABASE_URL ?= mysql://root@127.0.0.1:3306/pr_bench_mysql
 bench-mysql: $(MYSQL_STAMP) ## report benchmark on MySQL/MariaDB at BENCH_N attempts, against Django's .iterator()
 	DATABASE_URL=$(BENCH_MYSQL_DATABASE_URL) $(PY) benchmarks/mysql_report.py --attempts $(BENCH_N) $(BENCH_ARGS)
+
+package-check: $(STAMP) ## build the sdist and wheel; install the wheel in a fresh virtualenv and run migrate and check from it
+	.ci/check-package $(PY)
 
 migrations-check: $(STAMP) ## fail if the models changed without a migration
 	cd example && ../$(PY) manage.py makemigrations --check --dry-run proctoring_results

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,8 +24,11 @@ setup(
     description="Proctored exam attempts, provider reviews and the Proctored Exam Results Report for Django LMSs.",
     long_description=(HERE / "README.rst").read_text(encoding="utf-8"),
     long_description_content_type="text/x-rst",
-    license="Apache-2.0",
-    packages=find_packages(include=["proctoring_results", "proctoring_results.*"]),
+    license_expression="Apache-2.0",
+    # Namespace discovery lists templates/ and static/ too, so setuptools ships them as the
+    # package data they are (MANIFEST.in names the same files for the sdist).
+    packages=find_namespace_packages(include=["proctoring_results", "proctoring_results.*"],
+                                     exclude=["*.__pycache__"]),
     include_package_data=True,
     python_requires=">=3.11",
     install_requires=requirements("base.in"),
@@ -34,7 +37,6 @@ setup(
         "Framework :: Django",
         "Framework :: Django :: 4.2",
         "Framework :: Django :: 5.2",
-        "License :: OSI Approved :: Apache Software License",
         "Programming Language :: Python :: 3.11",
     ],
     zip_safe=False,

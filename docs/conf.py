@@ -20,7 +20,10 @@ copyright = "2026, proctoring_results developers"
 release = version = __version__
 extensions = ["sphinx.ext.autodoc"]
 exclude_patterns = ["_build"]
-html_theme = "alabaster"
+# The theme Open edX's own documentation uses (docs.openedx.org), so the pages read alike.
+html_theme = "sphinx_book_theme"
+# Words, not the package name: the theme wraps the title between words, never inside one.
+html_title = "Proctoring Results"
 autodoc_member_order = "bysource"
 exclude_patterns += ["reference/_generated"]
 
