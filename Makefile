@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-mysql test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check package-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check package-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -58,6 +58,9 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pr_bench
 bench: $(STAMP) ## report benchmark on PostgreSQL at BENCH_N attempts (default 1000; e.g. BENCH_N=1000,100k,1M)
 	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_DATABASE_URL))) 2>/dev/null || true
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/report_benchmark.py --attempts $(BENCH_N) $(BENCH_ARGS)
+
+bench-s3: $(STAMP) ## the report benchmark with reports stored in moto's S3-compatible server (its own process)
+	$(MAKE) bench BENCH_ARGS="--s3 $(BENCH_ARGS)"
 
 BENCH_MYSQL_DATABASE_URL ?= mysql://root@127.0.0.1:3306/pr_bench_mysql
 bench-mysql: $(MYSQL_STAMP) ## report benchmark on MySQL/MariaDB at BENCH_N attempts, against Django's .iterator()

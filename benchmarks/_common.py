@@ -120,6 +120,29 @@ def mysql_connect(database=True, **kwargs):
         fail(f"cannot connect to {safe_url(database_url('mysql'))}: {reason}")
 
 
+def storage_kind():
+    """``s3`` when report storage is the S3-compatible server of ``--s3`` (the example's setting), else ``local``."""
+    return "s3" if os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL") else "local"
+
+
+def where_it_ran():
+    """
+    ``database`` (``postgresql``, ``mariadb`` or ``mysql``), ``database_version`` and ``storage`` of a run.
+
+    Every benchmark's last JSON line carries them, so no figure is read without what it was measured on.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        version = cursor.fetchone()[0]
+    if connection.vendor == "postgresql":
+        database, version = "postgresql", version.split()[1]  # "PostgreSQL 15.20 (Debian ...) on ..."
+    else:
+        database = "mariadb" if "mariadb" in version.lower() else connection.vendor
+    return {"database": database, "database_version": version, "storage": storage_kind()}
+
+
 def rss_mb():
     """Peak RSS of this process so far (``ru_maxrss``), in MB."""
     import resource
@@ -204,12 +227,31 @@ def print_results(runs, columns):
     The runs as a right-aligned table, then as the last line one JSON object.
 
     ``columns`` is a list of (key, width, format). The JSON object holds the
-    figures of the last run (the largest N) at the top level and every run under ``runs``.
+    figures of the last run (the largest N) at the top level, under ``medians``
+    the medians of the largest N's runs (``--repeat``: each run pairs the report
+    with its floor in one process, so their ratio is the figure to take a median
+    of on a shared machine), and every run under ``runs``.
     """
     print("  ".join(f"{name:>{width}}" for name, width, _ in columns))
     for run in runs:
         print("  ".join(f"{fmt.format(run[name]):>{width}}" for name, width, fmt in columns))
-    print(json.dumps({**runs[-1], "runs": runs}))
+    medians = median_figures(runs)
+    print(f"median of {medians['runs']} run(s) at {runs[-1]['attempts']:,} attempts: "
+          + ", ".join(f"{key} {value}" for key, value in medians.items() if key != "runs"))
+    print(json.dumps({**runs[-1], "medians": medians, "runs": runs}))
+
+
+#: The figures ``median_figures`` takes the median of (those a run has).
+MEDIAN_KEYS = ("seconds", "rows_per_s", "peak_rss_mb", "ratio_vs_copy", "ratio_vs_floor", "load_1m")
+
+
+def median_figures(runs):
+    """The medians of ``MEDIAN_KEYS`` over the runs at the largest N (the last run's), and how many runs."""
+    import statistics
+
+    last = [run for run in runs if run["attempts"] == runs[-1]["attempts"]]
+    medians = {key: round(statistics.median(run[key] for run in last), 3) for key in MEDIAN_KEYS if key in runs[-1]}
+    return {**medians, "runs": len(last)}
 
 
 def parse_sizes(text):

@@ -54,6 +54,7 @@ import seed  # noqa: E402  (its rows, shared with the PostgreSQL seeder)
 from _common import (  # noqa: E402
     ROOT, check_database_url, course_id_for, fail, hwm_mb, mysql_connect, mysql_settings, parse_sizes,
     prepare_course, print_results, produced_report, rss_mb, run_figures, run_report_task, safe_url, setup_django,
+    where_it_ran,
 )
 
 SEED_LOCK = "proctoring_results_benchmark_seed"
@@ -299,8 +300,8 @@ def measure_report(attempts):
         return {
             **run_figures(attempts, seconds, counter, (baseline, peak, hwm), floor_seconds, "floor"),
             "report_bytes": report.size_bytes,
-            "storage": "local",
             "server": server,
+            **where_it_ran(),
         }
     _in_fresh_django(attempts, measure)
 

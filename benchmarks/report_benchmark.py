@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_results, produced_report,
-    psycopg_connect, rss_mb, run_figures, run_report_task, setup_django,
+    psycopg_connect, rss_mb, run_figures, run_report_task, setup_django, where_it_ran,
 )
 
 S3_BUCKET = "proctoring-results-bench"
@@ -151,7 +151,7 @@ def child(attempts):
             **run_figures(attempts, seconds, counter, (baseline, peak, hwm), floor_seconds, "copy"),
             "report_bytes": report.size_bytes,
             "copy_bytes": floor_bytes,
-            "storage": "s3" if os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL") else "local",
+            **where_it_ran(),
         }
         print(json.dumps(result))
     finally:

@@ -49,8 +49,12 @@ def _figures_of_one_run(result, required_keys):
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["attempts", "seconds", "rows_per_s"]
     figures = json.loads(lines[-1])
-    assert required_keys <= set(figures)
-    assert figures["attempts"] == 1000 and figures["runs"] == [{k: v for k, v in figures.items() if k != "runs"}]
+    assert required_keys | {"database", "database_version", "storage", "medians"} <= set(figures)
+    run = {k: v for k, v in figures.items() if k not in ("runs", "medians")}
+    assert figures["attempts"] == 1000 and figures["runs"] == [run]
+    # One run: its medians are its own figures.
+    assert figures["medians"] == {"runs": 1, **{k: v for k, v in run.items() if k in figures["medians"]}}
+    assert "ratio_vs_copy" in figures["medians"] or "ratio_vs_floor" in figures["medians"]
     return figures
 
 
@@ -122,7 +126,7 @@ def _run_harness(database_url, *options):
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the harness measures PostgreSQL's COPY")
 def test_the_benchmark_harness_reports_the_figures_at_a_thousand_attempts(bench_database):
     local = _run_harness(bench_database)
-    assert local["storage"] == "local"
+    assert (local["database"], local["storage"]) == ("postgresql", "local")
     on_s3 = _run_harness(bench_database, "--s3")  # moto's server on loopback; the seeded course is reused
     assert on_s3["storage"] == "s3"
     assert on_s3["queries"] == local["queries"]
@@ -170,6 +174,7 @@ def mysql_bench_database():
 def test_the_mysql_benchmark_reports_the_figures_at_a_thousand_attempts(mysql_bench_database):
     result = _mysql_script(mysql_bench_database, "--attempts", "1000")
     figures = _figures_of_one_run(result, MYSQL_REQUIRED_KEYS)
+    assert figures["database"] in ("mariadb", "mysql") and figures["storage"] == "local"
     # Counted on the report's own snapshot connection too: its count and five exams' pages at least.
     assert 6 < figures["queries"] < 100 and 6 < figures["django_queries"] <= figures["queries"]
     assert 0 < figures["baseline_rss_mb"] <= figures["peak_rss_mb"] < 150
@@ -193,3 +198,47 @@ def test_the_mysql_benchmark_stops_on_bad_input_with_one_sentence(url, attempts,
     assert len(result.stderr.strip().splitlines()) == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- the dashboard under load
+
+def _dashboard_load():
+    spec = importlib.util.spec_from_file_location("dashboard_load", ROOT / "benchmarks" / "dashboard_load.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _step(rate, p95_ms, errors=0):
+    return {"offered_rps": rate, "p95_ms": p95_ms, "errors": errors}
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    ([_step(50, 12), _step(60, 20), _step(70, 55)], 60),
+    # 50 req/s missed: 60 and 70 holding afterwards is noise, not a ceiling of 70.
+    ([_step(50, 51), _step(60, 20), _step(70, 30)], None),
+    ([_step(50, 51), _step(40, 55), _step(30, 20)], 30),
+    ([_step(50, 12), _step(60, 20, errors=1), _step(70, 30)], 50),
+    ([_step(60, 20), _step(50, 12)], 60),
+])
+def test_the_dashboard_ceiling_is_the_highest_rate_held_with_every_lower_rate(steps, expected):
+    assert _dashboard_load().ceiling(steps) == expected
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the dashboard benchmark runs on PostgreSQL")
+def test_the_dashboard_benchmark_reports_its_figures_in_a_short_run(bench_database):
+    env = dict(os.environ, DATABASE_URL=bench_database)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/dashboard_load.py", "--duration", "2", "--step-seconds", "1", "--rates", "60",
+         "--lower-rates", "40", "--workers", "1", "--threads", "2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["database"], figures["storage"]) == ("postgresql", "local")
+    assert figures["offered_rps"] == 50 and figures["endpoints"]["reports"]["requests"] > 0
+    rates = [step["offered_rps"] for step in figures["steps"]]
+    assert rates in ([50, 60], [40, 50], [50])
+    assert figures["max_rps_p95_under_50ms"] == _dashboard_load().ceiling(figures["steps"])
