@@ -514,6 +514,11 @@ def course_has_exams(course_id):
     return _ProctoredExam.objects.filter(course_id=parse_course_id(course_id)).exists()
 
 
+def course_has_proctored_exams(course_id):
+    """Does this app hold a proctored exam (practice ones included) for the course?"""
+    return _ProctoredExam.objects.filter(course_id=parse_course_id(course_id), is_proctored=True).exists()
+
+
 def fail_stale_report_tasks():
     """Fail report tasks queued or running past ``REPORT_TASK_TIME_LIMIT_SECONDS``; return how many."""
     return len(_reports.fail_stale_tasks())

@@ -42,7 +42,7 @@ class ProctoringResultsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
-        from .openedx import permissions  # noqa: F401  (registers the Open edX bridge's check)
+        from .openedx import filters, permissions  # noqa: F401  (register the Open edX bridge's and steps' checks)
 
         from django.apps import apps
 

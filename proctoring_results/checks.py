@@ -53,6 +53,14 @@ def check_settings(app_configs=None, **kwargs):
                 hint="Until it is fixed the review callback refuses every request (401 or 413).",
                 id="proctoring_results.E007",
             ))
+    for name in ("OPENEDX_DASHBOARD_SECTION", "OPENEDX_DASHBOARD_TAB"):
+        if not isinstance(getattr(app_settings, name), bool):
+            errors.append(Error(
+                f"{SETTING_NAME}['{name}'] must be True or False.",
+                hint="It switches this app's part of the LMS's instructor dashboard on or off "
+                     "(docs/howto/install_openedx.rst).",
+                id="proctoring_results.E010",
+            ))
     retention = app_settings.REPORT_RETENTION_DAYS
     if retention is not None and (not isinstance(retention, int) or retention < 1):
         errors.append(Error(

@@ -58,6 +58,11 @@ DEFAULTS = {
         "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
         "frame-ancestors 'none'; form-action 'self'"
     ),
+    # Inside an Open edX LMS: this app's section in the legacy instructor dashboard's Data
+    # Download tab, and its tab in the new instructor dashboard (openedx/filters.py).
+    # False turns one off at once, without a restart of the filter configuration.
+    "OPENEDX_DASHBOARD_SECTION": True,
+    "OPENEDX_DASHBOARD_TAB": True,
 }
 
 #: Keys whose values are dotted paths, imported on first use.

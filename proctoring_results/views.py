@@ -7,9 +7,11 @@ and call ``api.py``; the page's live parts talk to ``rest_api/v1/reports.py``.
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -99,13 +101,18 @@ def data_download(request, course_id):
             request, 403, _("Permission denied"),
             _("Only the course team can see this course's proctored exam results."),
         )
+    return render(request, "proctoring_results/data_download.html", dashboard_context(request, course_key))
+
+
+def dashboard_context(request, course_key):
+    """What the dashboard (page or fragment) shows for a course the user may see."""
     reports = api.list_reports(course_key, limit=PAGE_REPORT_LIMIT)
     report_rows = []
     for report in reports:
         url, expires_at = report_download_link(request, report)
         report_rows.append({"report": report, "url": url, "expires_at": expires_at})
     chart_rows = charts.group_counts(api.course_status_counts(course_key))
-    return render(request, "proctoring_results/data_download.html", {
+    return {
         "course_id": str(course_key),
         "reports": report_rows,
         "reports_total": api.count_reports(course_key) if len(report_rows) == PAGE_REPORT_LIMIT else len(report_rows),
@@ -118,7 +125,20 @@ def data_download(request, course_id):
         "reports_url": reverse("proctoring_results:v1-reports", args=[str(course_key)]),
         "strings": _dashboard_strings(),
         "generate_message": GENERATE_MESSAGE,
-    })
+        "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+    }
+
+
+def render_dashboard_fragment(request, course_key):
+    """
+    The dashboard's HTML for a host page that loads its stylesheet and script itself.
+
+    Used inside the LMS's instructor dashboard (``openedx/filters.py``); the caller
+    has already checked that the user may see the course's results.
+    """
+    context = dashboard_context(request, course_key)
+    context["embedded"] = True
+    return render_to_string("proctoring_results/_data_download_fragment.html", context, request=request)
 
 
 class ReportDownloadView(APIView):

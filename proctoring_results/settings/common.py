@@ -2,11 +2,54 @@
 Defaults for every Open edX LMS environment (``lms.djangoapp``, settings type ``common``).
 
 The LMS's own course roles decide who sees results (``openedx.can_view_exam_results``),
-and report tasks go to the queue the LMS uses for its instructor reports.
+report tasks go to the queue the LMS uses for its instructor reports, and the
+instructor dashboards show this app through its two filter steps (``openedx/filters.py``).
+
+Nothing here imports edx-platform, openedx-filters or the rest of this app: settings
+modules are read before Django is set up.
 """
+
+from pathlib import Path
 
 #: The permission bridge this app uses inside an Open edX LMS (``openedx/permissions.py``).
 OPENEDX_PERMISSION_CHECK = "proctoring_results.openedx.can_view_exam_results"
+
+#: Filter type -> this app's step for it (the constants of ``openedx/filters.py``, spelt out
+#: here so that reading the settings imports nothing).
+FILTER_STEPS = {
+    "org.openedx.learning.instructor.dashboard.render.started.v1":
+        "proctoring_results.openedx.filters.DataDownloadSection",
+    "org.openedx.learning.instructor.dashboard.tabs.requested.v1":
+        "proctoring_results.openedx.filters.ProctoringResultsTab",
+}
+
+#: The Mako templates the LMS includes for this app's section (``MAKO_TEMPLATE_DIRS_BASE``).
+MAKO_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "openedx" / "mako"
+
+
+def add_filter_steps(filters_config):
+    """
+    ``OPEN_EDX_FILTERS_CONFIG`` with this app's steps appended, everything the site had kept.
+
+    Each filter's entry keeps its shape (a dict with ``pipeline``, ``fail_silently``
+    and any extra keys, a list, or one dotted path); a step already present is not
+    added twice, so applying this again changes nothing. Returns a new dict.
+    Operators whose own settings assign ``OPEN_EDX_FILTERS_CONFIG`` after the plugin
+    ran (a Tutor patch, for instance) call it on their value.
+    """
+    merged = dict(filters_config) if isinstance(filters_config, dict) else {}
+    for filter_type, step in FILTER_STEPS.items():
+        entry = merged.get(filter_type)
+        if isinstance(entry, dict):
+            pipeline = list(entry.get("pipeline") or [])
+            merged[filter_type] = {**entry, "pipeline": pipeline + ([step] if step not in pipeline else [])}
+        elif isinstance(entry, (list, tuple)):
+            merged[filter_type] = list(entry) + ([step] if step not in entry else [])
+        elif isinstance(entry, str) and entry:
+            merged[filter_type] = [entry] + ([step] if step != entry else [])
+        else:
+            merged[filter_type] = {"fail_silently": True, "pipeline": [step]}
+    return merged
 
 
 def plugin_settings(settings):
@@ -29,6 +72,15 @@ def plugin_settings(settings):
     values.setdefault("CONTENT_SECURITY_POLICY", None)
     settings.PROCTORING_RESULTS = values
     _add_security_headers_middleware(settings)
+    settings.OPEN_EDX_FILTERS_CONFIG = add_filter_steps(getattr(settings, "OPEN_EDX_FILTERS_CONFIG", None))
+    _add_mako_templates(settings)
+
+
+def _add_mako_templates(settings):
+    """Let the LMS's Mako lookup find the section templates (the LMS builds its template dirs from this list)."""
+    dirs = getattr(settings, "MAKO_TEMPLATE_DIRS_BASE", None)
+    if isinstance(dirs, list) and not any(str(d) == str(MAKO_TEMPLATES_DIR) for d in dirs):
+        dirs.append(MAKO_TEMPLATES_DIR)
 
 
 def _add_security_headers_middleware(settings):

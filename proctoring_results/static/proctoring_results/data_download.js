@@ -74,11 +74,24 @@
     });
   }
 
+  // The page's CSRF token: the form field rendered with the page, else the cookie the host
+  // (an Open edX LMS) sets for its own scripts. Read at each request, so a rotated token is used.
+  function csrfToken() {
+    if (csrfInput && csrfInput.value) {
+      return csrfInput.value;
+    }
+    var name = root.dataset.csrfCookieName || "csrftoken";
+    var match = document.cookie.split(/;\s*/).filter(function (item) {
+      return item.indexOf(name + "=") === 0;
+    })[0];
+    return match ? decodeURIComponent(match.slice(name.length + 1)) : "";
+  }
+
   function request(method, url, body) {
     var headers = { Accept: "application/json" };
     if (method !== "GET") {
       headers["Content-Type"] = "application/json";
-      headers["X-CSRFToken"] = csrfInput ? csrfInput.value : "";
+      headers["X-CSRFToken"] = csrfToken();
     }
     return fetch(url, {
       method: method,
