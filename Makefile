@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import edx-proctoring-venv edx-proctoring-schema docs quality migrations-check package-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import test-openedx edx-proctoring-venv edx-proctoring-schema docs quality migrations-check package-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -52,6 +52,20 @@ $(DJ42_VENV)/.installed: requirements/test.txt setup.py
 
 test-django42: $(DJ42_VENV)/.installed ## run the suite on Django 4.2 LTS (SQLite unless DATABASE_URL is set)
 	$(DJ42_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The plugin inside an LMS-shaped environment: openedx-filters, web-fragments and Mako from PyPI
+# beside edx-django-utils, the package installed so its lms.djangoapp entry point is found, and
+# settings built as the LMS builds them (tests/openedx/lms_settings.py).
+OPENEDX_VENV := .tox/openedx
+
+$(OPENEDX_VENV)/.installed: requirements/openedx.txt setup.py
+	python3.11 -m venv $(OPENEDX_VENV) || python3 -m venv $(OPENEDX_VENV)
+	$(OPENEDX_VENV)/bin/python -m pip install --quiet -r requirements/openedx.txt
+	$(OPENEDX_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-openedx: $(OPENEDX_VENV)/.installed ## run the Open edX dashboard tests (filters, LMS-shaped page, browser) in .tox/openedx
+	$(OPENEDX_VENV)/bin/python -m pytest tests/openedx --ds=tests.openedx.lms_settings $(PYTEST_ARGS)
 
 BENCH_N ?= 1000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pr_bench
@@ -106,7 +120,7 @@ quality: $(STAMP) ## deploy checks with the example's production settings, and p
 
 requirements: ## recompile requirements/*.txt from requirements/*.in
 	$(PY) -m pip install --quiet pip-tools
-	for f in base example test mysql doc; do \
+	for f in base example test mysql doc openedx; do \
 		$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 			$(PIP_COMPILE_OPTS) -o requirements/$$f.txt requirements/$$f.in; done
 

@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite."""
 
+import os
+
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
@@ -11,6 +13,11 @@ from .pii_guard import pii_guard  # noqa: F401  (autouse: no personal data in lo
 
 # Real services (S3-compatible server, Celery worker process) as fixtures.
 pytest_plugins = ["tests.services"]
+
+#: tests/openedx need openedx-filters, Mako and settings built as the LMS builds them:
+#: `make test-openedx` runs them in an environment of their own, with those settings.
+LMS_SETTINGS = "tests.openedx.lms_settings"
+collect_ignore = [] if os.environ.get("DJANGO_SETTINGS_MODULE") == LMS_SETTINGS else ["openedx"]
 
 
 _LEAKED_OVERRIDES = []
