@@ -30,20 +30,21 @@ def main(argv=None):
     setup_django()
     from django.db import connection
 
-    from proctoring_results import api, reports
+    from proctoring_results import api
     from proctoring_results.models import Report, ReportTask
+    from proctoring_results.reports.specs.proctored_exam_results_report import SPEC
 
     course_key = api.parse_course_id(course_id_for(attempts))
     dashboard_key = api.parse_course_id(DASHBOARD_COURSE_ID)
     rows = {
-        f"report rows ({attempts:,} attempts, the SELECT inside COPY)": reports.report_queryset(course_key),
+        f"report rows ({attempts:,} attempts, the SELECT inside COPY)": SPEC.rows(course_key),
         "Pending Tasks (active tasks of the dashboard course)": ReportTask.objects.select_related("requester")
         .filter(course_id=dashboard_key, active=True).order_by("-created", "-id"),
         "reports page (newest 100 of 1,000)": Report.objects.filter(course_id=dashboard_key)
         .order_by("-created", "-id").values("id", "file_name", "created")[:100],
     }
     counts = {
-        "report row count (taken before the COPY)": reports._course_attempts(course_key).order_by(),
+        "report row count (taken before the COPY)": SPEC.course_rows(course_key).order_by(),
         "reports count": Report.objects.filter(course_id=dashboard_key).order_by(),
     }
     for title, queryset in rows.items():

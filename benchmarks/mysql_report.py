@@ -26,7 +26,7 @@ already seeded with the same N is reused. Then, for each N:
   same order, read through a MySQLdb ``SSCursor`` (streamed by the server,
   left unconverted) and discarded; ``ratio_vs_floor`` = rows_per_s / floor_rows_per_s;
 - another fresh process reads the same report query
-  (``reports.report_queryset``) in one piece through Django's ``.iterator()``
+  (``SPEC.rows`` of ``proctoring_results/reports/specs/``) in one piece through Django's ``.iterator()``
   and writes it through ``csv.writer`` to a discarding sink: what the naive
   implementation costs on MySQL, where mysqlclient holds the whole result set
   (``iterator_seconds``, ``iterator_peak_rss_mb``).
@@ -311,16 +311,16 @@ def measure_iterator(attempts):
     def measure(course_id):
         from django.db import connection
 
-        from proctoring_results import reports
+        from proctoring_results.reports.specs.proctored_exam_results_report import SPEC
 
         connection.close()
         baseline = rss_mb()
         started = time.perf_counter()
         sink = _Discard()
         writer = csv.writer(sink, lineterminator="\r\n")
-        writer.writerow(reports.columns())
+        writer.writerow(SPEC.column_names())
         rows = 0
-        for row in reports.report_queryset(course_id).iterator():
+        for row in SPEC.rows(course_id).iterator():
             writer.writerow(row)
             rows += 1
         seconds = time.perf_counter() - started

@@ -327,7 +327,7 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
 
 
 # ---------------------------------------------------------------- reports
-# The Proctored Exam Results Report pipeline lives in reports.py; these are its doors.
+# The Proctored Exam Results Report pipeline lives in the reports/ package; these are its doors.
 
 _report_log = _logging.getLogger("proctoring_results.reports")
 
@@ -418,7 +418,7 @@ def request_report(course_id, user, *, extra_columns=None):
     request while one is queued or running raises ``ReportAlreadyRunning``
     (its ``.task`` is the active one, its message the seed's); an unreachable
     broker marks the task failed and raises ``ReportQueueUnavailable``.
-    ``extra_columns`` (names from ``reports.EXTRA_COLUMNS``) defaults to the
+    ``extra_columns`` (names from the spec's ``extra_columns``, reports/specs/) defaults to the
     ``REPORT_EXTRA_COLUMNS`` setting; an unknown name raises ``InvalidReportOptions``.
     """
     task = _create_report_task(course_id, user, extra_columns)

@@ -32,7 +32,7 @@ DEFAULTS = {
     # Reports older than this are deleted by `delete_expired_proctored_exam_results_reports`.
     # None keeps them forever.
     "REPORT_RETENTION_DAYS": 90,
-    # Extra report columns, opt-in, by name (see reports.py for the list).
+    # Extra report columns, opt-in, by name (the list: reports/specs/proctored_exam_results_report.py).
     "REPORT_EXTRA_COLUMNS": [],
     # A task still queued or running after this long is failed by `fail_stale_report_tasks`.
     "REPORT_TASK_TIME_LIMIT_SECONDS": 3600,

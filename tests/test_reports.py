@@ -17,6 +17,8 @@ from django.test.utils import CaptureQueriesContext
 
 from example import celery_app
 from proctoring_results import api, reports, tasks
+from proctoring_results.reports import naming, writers
+from proctoring_results.reports.specs.proctored_exam_results_report import SPEC
 from proctoring_results.exceptions import (
     InvalidReportOptions, ReportAlreadyRunning, ReportGenerationFailed, ReportQueueUnavailable,
 )
@@ -201,7 +203,7 @@ def test_an_unknown_extra_column_is_a_clear_error(db):
 def test_queries_do_not_grow_with_the_course(db):
     def count_queries():
         with CaptureQueriesContext(connection) as ctx:
-            report_bytes(extra_columns=list(reports.EXTRA_COLUMNS))
+            report_bytes(extra_columns=list(SPEC.extra_columns))
         return len(ctx.captured_queries)
 
     exam = ProctoredExamFactory()
@@ -216,10 +218,10 @@ def test_postgresql_copy_and_the_portable_writer_give_the_same_bytes(course):
     """The fast path (COPY) and the portable path (csv.writer) read one query definition."""
     copied, portable = io.BytesIO(), io.BytesIO()
     key = api.parse_course_id(COURSE_ID)
-    extra = list(reports.EXTRA_COLUMNS)
-    for fileobj, writer in ((copied, reports._copy_postgresql), (portable, reports._write_portable)):
-        fileobj.write(reports.header_bytes(extra))
-        assert writer(reports.report_queryset(key, extra), fileobj, None, "default") == 18
+    extra = list(SPEC.extra_columns)
+    for fileobj, writer in ((copied, writers.postgresql.write), (portable, writers.portable.write)):
+        fileobj.write(SPEC.header_bytes(extra))
+        assert writer(SPEC.rows(key, extra), fileobj, None, "default") == 18
     assert copied.getvalue() == portable.getvalue()
 
 
@@ -237,12 +239,12 @@ def test_mysql_pages_and_the_portable_writer_give_the_same_bytes(course, monkeyp
     """MySQL's keyset pages (raw cursor) and Django's iterator over the same query agree, byte for byte."""
     first = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).order_by("exam_id", "user_id", "id").first()
     add_latest_review(first, ["=looked at a laptop", "radio on"])
-    monkeypatch.setattr(reports, "CHUNK_ROWS", 4)  # pages end inside an exam, and at its end
+    monkeypatch.setattr(writers.common, "CHUNK_ROWS", 4)  # pages end inside an exam, and at its end
     paged, portable = io.BytesIO(), io.BytesIO()
     key = api.parse_course_id(COURSE_ID)
-    extra = list(reports.EXTRA_COLUMNS)
-    assert reports._pages_mysql(key, extra, paged, None, "default") == 18
-    assert reports._write_portable(reports.report_queryset(key, extra), portable, None, "default") == 18
+    extra = list(SPEC.extra_columns)
+    assert writers.mysql.write(SPEC, key, extra, paged, None, "default") == 18
+    assert writers.portable.write(SPEC.rows(key, extra), portable, None, "default") == 18
     assert paged.getvalue() == portable.getvalue()
 
 
@@ -253,7 +255,7 @@ def test_rows_read_in_pages_keep_the_report_order_and_bytes(db, monkeypatch):
     Same learner, several attempts: a page may end between two attempts of one
     learner, which only the (learner, attempt) part of the key can resume from.
     """
-    monkeypatch.setattr(reports, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(writers.common, "CHUNK_ROWS", 3)
     learners = UserFactory.create_batch(3)
     for attempts_each, exam in enumerate(ProctoredExamFactory.create_batch(3), start=1):
         for learner in reversed(learners):
@@ -335,13 +337,21 @@ def test_every_state_change_keeps_the_active_marker_in_step(course, instructor):
     assert in_step()
 
 
+def test_every_report_type_has_a_spec_module():
+    """A report type is an enum value plus the module of reports/specs/ named after it."""
+    for report_type in ReportTask.ReportType:
+        assert reports.spec_for(report_type).report_type == report_type
+    with pytest.raises(ValueError):
+        reports.spec_for("no_such_report")
+
+
 # ---------------------------------------------------------------- naming and storage
 
 def test_file_name_follows_open_edx():
     key = api.parse_course_id("course-v1:Org+Course+Run")
     when = datetime(2026, 1, 2, 23, 5, tzinfo=dt_timezone(timedelta(hours=-5)))
-    assert reports.report_file_name(key, when) == "Org_Course_Run_proctored_exam_results_report_2026-01-03-0405.csv"
-    assert reports.course_filename_prefix(api.parse_course_id("course-v1:Org+CS~101.x+2026_T1")) \
+    assert naming.report_file_name(key, when) == "Org_Course_Run_proctored_exam_results_report_2026-01-03-0405.csv"
+    assert naming.course_filename_prefix(api.parse_course_id("course-v1:Org+CS~101.x+2026_T1")) \
         == "Org_CS101.x_2026_T1"
 
 

@@ -1,0 +1,98 @@
+"""
+A claimed task's report, built end to end: the CSV into a temporary file, the file into report
+storage, then the ``Report`` row and the task's success, committed together.
+"""
+
+import hashlib
+import logging
+import tempfile
+
+from django.core.files import File
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from ..exceptions import InvalidReportOptions
+from ..models import Report, ReportTask
+from ..storage import delete_quietly, get_report_storage
+from .lifecycle import fail_task, record_progress
+from .naming import new_report_file_name, report_storage_key
+from .specs import spec_for
+from .writers import write_csv
+
+log = logging.getLogger("proctoring_results.reports")
+
+
+class GenerationError(Exception):
+    """A report could not be generated; ``str()`` is the short message for Pending Tasks."""
+
+
+class _Sink:
+    """A binary file that also computes the size and SHA-256 of what is written."""
+
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data):
+        self.sha256.update(data)
+        self.size += len(data)
+        self.fileobj.write(data)
+
+
+def run_task(task):
+    """
+    Build the CSV of a claimed task into a temporary file, store it, and record the Report.
+
+    The object is uploaded only once the file is complete; the Report row and
+    the task's success are committed together, and the object is deleted if
+    that commit fails. Returns the Report, or None when the task was stopped
+    meanwhile (e.g. failed as stale). Raises ``GenerationError`` on failure,
+    after marking the task failed and removing anything stored.
+    """
+    storage = get_report_storage()
+    saved_name = None
+    stage = "reading the course's attempts"
+    try:
+        spec = spec_for(task.report_type)
+        extra_columns = spec.validate_extra_columns(task.options.get("extra_columns") or [])
+        now = timezone.now()
+        file_name = new_report_file_name(task.course_id, now, report_type=task.report_type)
+        with tempfile.TemporaryFile(prefix="proctoring-report-", suffix=".csv") as tmp:
+            sink = _Sink(tmp)
+            rows = write_csv(spec, task.course_id, sink, extra_columns=extra_columns,
+                             on_progress=record_progress(task.pk))
+            tmp.flush()
+            tmp.seek(0)
+            stage = "storing the file"
+            saved_name = storage.save(report_storage_key(task.course_id, task.pk, file_name), File(tmp, name=file_name))
+        stage = "recording the report"
+        with transaction.atomic():
+            locked = ReportTask.objects.select_for_update().get(pk=task.pk)
+            if locked.state != ReportTask.State.RUNNING:
+                delete_quietly(storage, saved_name)
+                return None
+            report = Report.objects.create(
+                task=locked, course_id=locked.course_id, report_type=locked.report_type, file_name=file_name,
+                storage_key=saved_name, size_bytes=sink.size, row_count=rows,
+                checksum_sha256=sink.sha256.hexdigest(), requester_id=locked.requester_id, created=now,
+            )
+            locked.state = ReportTask.State.SUCCEEDED
+            locked.rows_done = rows
+            locked.rows_total = rows
+            locked.finished_at = timezone.now()
+            locked.message = ""
+            locked.save(update_fields=["state", "rows_done", "rows_total", "finished_at", "message"])
+        return report
+    except Exception as exc:
+        if saved_name is not None:
+            delete_quietly(storage, saved_name)
+        kind = "database error" if isinstance(exc, DatabaseError) else type(exc).__name__
+        if isinstance(exc, InvalidReportOptions):
+            message = f"The report could not be created: {exc}"
+        else:
+            message = f"The report could not be created ({kind} while {stage}). Try again; if it fails again, contact support."
+        # Only the exception's type reaches the log: its text may quote a learner's data.
+        log.error("Report task %s failed while %s: %s", task.pk, stage, type(exc).__name__)
+        fail_task(task.pk, message)
+        raise GenerationError(message) from exc

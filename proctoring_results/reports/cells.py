@@ -1,0 +1,134 @@
+"""
+Building blocks of report cells: ORM expressions whose value is already the cell's final text.
+
+A spec (``specs/``) composes these, so every writer reads the same query and
+gets the same text on PostgreSQL, MySQL/MariaDB and SQLite: timestamps as
+``YYYY-MM-DDTHH:MM:SSZ`` in UTC, NULL for an empty cell, exact comparisons
+whatever the collation, and a leading ``'`` where a spreadsheet would run a formula.
+"""
+
+from django.db.models import Aggregate, Case, Func, TextField, Value, When
+from django.db.models.functions import Concat, NullIf, Substr
+from django.db.models.lookups import In
+
+#: A text cell starting with one of these is run as a formula by spreadsheets
+#: (OWASP "CSV injection"); the full-width forms are folded to ASCII by some of them.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+#: Separator of joined texts (a literal in MySQL's GROUP_CONCAT, so a constant).
+COMMENT_SEPARATOR = "; "
+
+#: ``YYYY-MM-DDTHH:MM:SSZ`` in each database's dialect.
+_PG_TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+_SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_MYSQL_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%i:%sZ"
+
+
+class UtcTimestampText(Func):
+    """A timestamp as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC; NULL stays NULL (an empty cell)."""
+
+    output_field = TextField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"to_char(({sql}) AT TIME ZONE 'UTC', %s)", (*params, _PG_TIMESTAMP_FORMAT)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Django stores aware datetimes in SQLite as UTC text, which strftime reads.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"strftime(%s, {sql})", (_SQLITE_TIMESTAMP_FORMAT, *params)
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        # Django stores aware datetimes in MySQL/MariaDB as UTC in DATETIME(6) columns.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"DATE_FORMAT({sql}, %s)", (*params, _MYSQL_TIMESTAMP_FORMAT)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotImplementedError(
+            f"The proctored exam results report supports PostgreSQL, MySQL/MariaDB and SQLite, not {connection.vendor}."
+        )
+
+
+class JoinedText(Aggregate):
+    """The texts of a group joined by a separator (``string_agg`` / ``group_concat`` / ``GROUP_CONCAT``)."""
+
+    output_field = TextField()
+
+    def __init__(self, expression, separator=COMMENT_SEPARATOR, **extra):
+        super().__init__(expression, Value(separator), **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (expression, separator) = self.get_source_expressions()[:2]
+        sql, params = compiler.compile(expression)
+        sep_sql, sep_params = compiler.compile(separator)
+        function = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+        return f"{function}({sql}, {sep_sql})", (*params, *sep_params)
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        # GROUP_CONCAT stops at group_concat_max_len bytes: the MySQL writer lifts that for its session.
+        (expression, separator) = self.get_source_expressions()[:2]
+        sql, params = compiler.compile(expression)
+        return f"GROUP_CONCAT({sql} SEPARATOR {_mysql_literal(separator.value)})", params
+
+
+def _mysql_literal(text):
+    """
+    A constant as a MySQL string literal, where the grammar wants a literal, not a parameter.
+
+    Quotes and backslashes are refused rather than escaped (their escaping depends
+    on the server's ``NO_BACKSLASH_ESCAPES`` mode); ``%`` is doubled because the
+    driver formats the statement with its parameters.
+    """
+    if not isinstance(text, str) or any(c in text for c in "'\\\0"):
+        raise ValueError("A MySQL literal here must be text without quotes, backslashes or NUL.")
+    return "'" + text.replace("%", "%%") + "'"
+
+
+class ExactText(Func):
+    """
+    The text itself, compared character for character on every database.
+
+    MySQL/MariaDB compare text by its collation, and the usual ones
+    (``utf8mb4_unicode_ci``, ``utf8mb4_0900_ai_ci``) are case-, accent- and
+    width-insensitive, ignore control characters and may pad with spaces:
+    ``'﹣' = '-'`` and ``' ' = ''`` are true there. Compared as bytes instead,
+    as SQLite and PostgreSQL compare.
+    """
+
+    output_field = TextField()
+    arity = 1
+    template = "%(expressions)s"
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS BINARY)", **extra_context)
+
+
+class EmptyAsNull(Func):
+    """NULL for empty text (``NULLIF(x, '')``), where only the empty text is empty, whatever the collation."""
+
+    output_field = TextField()
+    arity = 1
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(NullIf(self.get_source_expressions()[0], Value(""), output_field=TextField()))
+
+    def as_mysql(self, compiler, connection, **extra_context):
+        # NULLIF(' ', '') is NULL under MySQL's PAD SPACE collations; a length is not.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"CASE WHEN CHAR_LENGTH({sql}) = 0 THEN NULL ELSE {sql} END", (*params, *params)
+
+
+def neutralised(expression):
+    """
+    The cell's text, with a leading ``'`` when a spreadsheet would run it as a formula.
+
+    Empty text becomes NULL, so every writer emits an unquoted empty cell
+    (PostgreSQL's COPY would otherwise quote an empty string as ``""``).
+    """
+    return Case(
+        When(In(ExactText(Substr(expression, 1, 1)), list(FORMULA_PREFIXES)), then=Concat(Value("'"), expression)),
+        default=EmptyAsNull(expression),
+        output_field=TextField(),
+    )
+

@@ -1,0 +1,103 @@
+"""
+Report types: what each report is made of, one module per type.
+
+A module here is named after its ``ReportTask.ReportType`` value and holds
+``SPEC``, a ``ReportSpec``. A second report type is one more module and one
+more enum value (with the migration ``makemigrations`` writes for the new
+choice); the writers, the file naming and the build read nothing but the spec.
+Adding a column is a change to one spec module (its name in ``columns`` or
+``extra_columns`` and its cell in ``cells``), its test, and docs/reports.rst.
+"""
+
+from importlib import import_module
+
+from ...exceptions import InvalidReportOptions
+from ...models import ReportTask
+
+
+class ReportSpec:
+    """
+    One report type: its columns, each an ORM expression giving the cell's final text, and its rows.
+
+    Each column becomes an annotation ``report_<column>`` defined in column
+    order, so the compiled SELECT lists them in that order on every database
+    and every writer (``writers/``) reads the same query.
+    """
+
+    #: The ``ReportTask.ReportType`` value; also the middle of the file name (``naming.py``).
+    report_type = None
+    #: Columns always written, in this order.
+    columns = ()
+    #: Opt-in columns, appended after ``columns`` in this order; never in a report unless asked for.
+    extra_columns = ()
+    #: The model of one row.
+    model = None
+    #: The rows' order: a partition field read one value at a time by the MySQL pages, then the
+    #: two fields that order rows within it uniquely (the pages' keyset). Backed by one index.
+    order = ()
+
+    def default_extra_columns(self):
+        """The extra columns of a report that asks for none (e.g. from a setting)."""
+        return []
+
+    def course_rows(self, course_key, using=None):
+        """The course's rows, before any cell is added: what is counted, and what is paged."""
+        raise NotImplementedError
+
+    def partitions(self, course_key):
+        """A values-list queryset of the course's values of ``order[0]``, in order (the MySQL pages)."""
+        raise NotImplementedError
+
+    def cells(self, names):
+        """column name -> expression giving that column's final cell text, for the columns in ``names``."""
+        raise NotImplementedError
+
+    def aliases(self, names):
+        """Expressions the cells of ``names`` refer to by name (``queryset.alias``); none by default."""
+        return {}
+
+    # ---------------------------------------------------------------- shared by every spec
+
+    def validate_extra_columns(self, extra_columns):
+        """Return the asked-for extra columns in report order, or raise ``InvalidReportOptions``."""
+        if extra_columns is None:
+            extra_columns = self.default_extra_columns() or []
+        if isinstance(extra_columns, str):
+            extra_columns = [c for c in extra_columns.split(",") if c.strip()]
+        extra_columns = [str(c).strip() for c in extra_columns]
+        unknown = sorted(set(extra_columns) - set(self.extra_columns))
+        if unknown:
+            raise InvalidReportOptions(
+                f"Unknown report column(s): {', '.join(unknown)}. "
+                f"Extra columns are: {', '.join(self.extra_columns)}."
+            )
+        return [c for c in self.extra_columns if c in extra_columns]
+
+    def column_names(self, extra_columns=()):
+        """The report's columns in file order: ``columns``, then the asked-for extra ones in their order."""
+        return (*self.columns, *[c for c in self.extra_columns if c in extra_columns])
+
+    def header_bytes(self, extra_columns=()):
+        return (",".join(self.column_names(extra_columns)) + "\r\n").encode()
+
+    def rows(self, course_key, extra_columns=(), *, rows=None):
+        """
+        The report's rows as a values-list queryset of final cell texts, in ``order``.
+
+        ``rows`` is the course's ``course_rows`` (or a page of them) when the caller has them already.
+        """
+        names = self.column_names(extra_columns)
+        queryset = self.course_rows(course_key) if rows is None else rows
+        aliases = self.aliases(names)
+        if aliases:
+            queryset = queryset.alias(**aliases)
+        cells = self.cells(names)
+        selected = {f"report_{name}": cells[name] for name in names}
+        queryset = queryset.annotate(**selected)
+        return queryset.order_by(*self.order).values_list(*selected)
+
+
+def spec_for(report_type):
+    """The ``ReportSpec`` of a ``ReportTask.ReportType`` value, from the module of this package named after it."""
+    value = ReportTask.ReportType(report_type).value
+    return import_module(f"{__name__}.{value}").SPEC

@@ -1,0 +1,85 @@
+"""What the writers share: progress marks, rows through ``csv.writer``, and one read-only snapshot."""
+
+import csv
+import io
+from contextlib import contextmanager
+
+from django.db import connections
+
+from ...conf import app_settings
+
+#: Rows fetched per round trip on the portable path, and rows per keyset page on MySQL/MariaDB.
+CHUNK_ROWS = 2000
+
+
+class ProgressMarks:
+    """
+    The row counts after which progress is written: each 1/``REPORT_PROGRESS_UPDATES`` of the rows.
+
+    The same number of writes for any course of at least that many rows, so the
+    task's queries stay constant in the number of attempts (the end is written anyway).
+    """
+
+    def __init__(self, total):
+        updates = max(1, int(app_settings.REPORT_PROGRESS_UPDATES or 1))
+        self._marks = iter(sorted({total * k // updates for k in range(1, updates)} - {0}))
+        self._next = next(self._marks, None)
+
+    def reached(self, rows):
+        if rows != self._next:
+            return False
+        self._next = next(self._marks, None)
+        return True
+
+
+def write_rows(rows, fileobj, on_progress, total):
+    """
+    Rows of cell texts through ``csv.writer`` in CRLF lines, ``CHUNK_ROWS`` at a time; return how many.
+
+    ``on_progress`` is called at each of the ``ProgressMarks``; the caller reports the end.
+    """
+    marks = ProgressMarks(total)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    done = 0
+    for row in rows:
+        writer.writerow(row)
+        done += 1
+        if done % CHUNK_ROWS == 0:
+            fileobj.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+        if on_progress and marks.reached(done):
+            on_progress(done, total)
+    fileobj.write(buffer.getvalue().encode())
+    return done
+
+
+@contextmanager
+def snapshot(using, begin):
+    """
+    A cursor on one consistent, read-only snapshot, so the count and the rows agree.
+
+    Outside a transaction it is a connection of its own, opened with the
+    ``begin`` statements and closed afterwards, leaving the default connection
+    free to record progress as the rows go. Inside one (a test, a caller's
+    ``atomic``) it is the caller's connection, whose transaction is the
+    snapshot; progress can then only be reported at the end. Yields
+    ``(connection, cursor, own_connection)``.
+    """
+    base = connections[using]
+    own_connection = not base.in_atomic_block
+    conn = connections.create_connection(using) if own_connection else base
+    try:
+        with conn.cursor() as cursor:
+            if own_connection:
+                for statement in begin:
+                    cursor.execute(statement)
+            try:
+                yield conn, cursor, own_connection
+            finally:
+                if own_connection:
+                    cursor.execute("COMMIT")
+    finally:
+        if own_connection:
+            conn.close()
