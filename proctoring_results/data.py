@@ -30,7 +30,7 @@ class AttemptData:
     course_id: str
     user_id: int
     external_id: str
-    allowed_time_limit_mins: int
+    allowed_time_limit_mins: int | None  # None: unknown (an unstarted attempt imported from edx-proctoring)
     is_sample_attempt: bool
     started_at: datetime | None
     completed_at: datetime | None

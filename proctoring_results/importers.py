@@ -17,7 +17,10 @@ edx-proctoring table                                     becomes
 
 edx-proctoring has nineteen attempt statuses; ``STATUS_MAP`` sends each to the
 nearest of the seed's ten (docs/howto/import_edx_proctoring.rst argues each
-line), and the original status is kept in the attempt's status history.
+line), ``agree_with_timestamps`` then makes it agree with the row's own start
+and completion times, and the original status is kept in the attempt's status
+history. An attempt without an allowed time (never started) gets what
+edx-proctoring would allot it (``unstarted_allowed_minutes``), or none.
 
 The import is idempotent (running it twice changes nothing the second time)
 and resumable: it reads each table in id order, in batches, and commits each
@@ -28,11 +31,12 @@ then skips rows already imported instead of refreshing them.
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
@@ -55,7 +59,7 @@ STATUS_MAP = {
     "ready_to_start": S.READY_TO_START,
     "started": S.STARTED,
     "ready_to_submit": S.COMPLETED,  # ended the exam, not yet confirmed the submission
-    "declined": S.COMPLETED,  # took the exam without proctoring: nothing to review
+    "declined": S.CREATED,  # chose to take it without proctoring: no proctored session ever started
     "timed_out": S.TIMED_OUT,
     "submitted": S.SUBMITTED,
     "second_review_required": S.SECOND_REVIEW_REQUIRED,
@@ -63,7 +67,7 @@ STATUS_MAP = {
     "rejected": S.REJECTED,
     "error": S.ERROR,
     "expired": S.TIMED_OUT,  # the course ended before the learner finished
-    "onboarding_reset": S.CREATED,  # onboarding to be taken again
+    "onboarding_reset": S.CREATED,  # set aside to be taken again: started or completed, by its timestamps
     "onboarding_missing": S.CREATED,  # blocked before starting: no onboarding yet
     "onboarding_pending": S.CREATED,  # blocked before starting: onboarding under review
     "onboarding_failed": S.ERROR,  # blocked: onboarding failed
@@ -72,6 +76,51 @@ STATUS_MAP = {
 
 #: Status given to an attempt whose edx-proctoring status is none of the above.
 UNKNOWN_STATUS = S.ERROR
+
+#: The seed's statuses that say the exam was not started yet, and those that say it was
+#: (review outcomes and errors are left as they are: a review or an error says more).
+_NOT_STARTED = frozenset({S.CREATED, S.READY_TO_START})
+_STARTED = frozenset({S.STARTED, S.TIMED_OUT, S.COMPLETED})
+
+
+def agree_with_timestamps(status, started_at, completed_at):
+    """
+    ``status`` moved to the seed's status that the row's own times show, where they disagree.
+
+    "Created" and "Ready to Start" mean not started: a row with a start time is
+    "completed" if it also has a completion time, else "started" (``onboarding_reset``
+    keeps the times of the attempt that was set aside). "Started", "Timed Out" and
+    "Completed" mean the exam was started: a row without a start time is "created"
+    (``declined``, or an ``expired`` attempt that never began).
+    """
+    if status in _NOT_STARTED and started_at is not None:
+        return S.COMPLETED if completed_at is not None else S.STARTED
+    if status in _STARTED and started_at is None:
+        return S.CREATED
+    return status
+
+
+def unstarted_allowed_minutes(time_limit_mins, extra_mins, time_remaining_seconds, due_date, now):
+    """
+    The minutes edx-proctoring would allot an attempt that has none yet, at ``now``; None when unknowable.
+
+    edx-proctoring sets an attempt's allowed time when it starts (``_calculate_allowed_mins``):
+    the time left of a resumed attempt, else the exam's limit plus the extra-time
+    allowance, cut so the exam ends by its due date (0 once it is past). Its due date
+    comes from edx-when first, which this import cannot read, and then from the exam's
+    own ``due_date``: without that, the time cannot be known and the cell stays empty,
+    rather than claim more time than the learner would have had.
+    """
+    if due_date is None:
+        return None
+    try:
+        remaining = max(int(time_remaining_seconds or 0), 0)
+    except (TypeError, ValueError):
+        remaining = 0
+    minutes = remaining // 60 if remaining else time_limit_mins + (extra_mins or 0)
+    if now + timedelta(minutes=minutes) > due_date:
+        minutes = max(int((due_date - now).total_seconds() // 60), 0)
+    return _minutes(minutes)
 
 #: edx-proctoring review status (SoftwareSecure words, or the REST backends' ones) -> ``Review.provider_status``.
 REVIEW_STATUS_MAP = {
@@ -175,6 +224,11 @@ class EdxProctoringImporter:
         self.resume = resume
         self.match_users_by = match_users_by
         self.status_map = {**STATUS_MAP, **(status_overrides or {})}
+        self.status_overrides = frozenset(status_overrides or ())
+        # The moment an unstarted attempt's allowed time is worked out for (unstarted_allowed_minutes).
+        self.now = timezone.now()
+        # edx exam id -> the exam's own due date (None: none set, or only in edx-when)
+        self.exam_due_dates = {}
         self.progress = progress or (lambda kind, tally: None)
         self.unknown_statuses = {}
         # edx exam id -> (our exam id or None when a dry run would create it, provider name)
@@ -256,11 +310,12 @@ class EdxProctoringImporter:
     def _import_exams(self):
         tally = _Tally("exams")
         columns = ("course_id", "content_id", "exam_name", "time_limit_mins", "is_proctored",
-                   "is_practice_exam", "is_active", "backend")
+                   "is_practice_exam", "is_active", "backend", "due_date")
         for rows in self._batches(EXAMS, columns):
             tally.read += len(rows)
             wanted = {}
-            for edx_id, course_id, content_id, name, limit, proctored, practice, active, backend in rows:
+            for edx_id, course_id, content_id, name, limit, proctored, practice, active, backend, due in rows:
+                self.exam_due_dates[edx_id] = _aware(due)
                 try:
                     course_key = CourseKey.from_string(str(course_id))
                 except InvalidKeyError:
@@ -348,18 +403,20 @@ class EdxProctoringImporter:
         )
         return {(user, exam): _minutes(value) or 0 for user, exam, value in rows if (user, exam) in pairs}
 
-    def _map_status(self, status):
+    def _map_status(self, status, started_at, completed_at):
         mapped = self.status_map.get(status)
         if mapped is None:
             key = str(status)[:64]
             self.unknown_statuses[key] = self.unknown_statuses.get(key, 0) + 1
             return UNKNOWN_STATUS
-        return mapped
+        if status in self.status_overrides:  # the operator's --map-status is taken as said
+            return mapped
+        return agree_with_timestamps(mapped, started_at, completed_at)
 
     def _import_attempts(self):
         tally = _Tally("attempts")
         columns = ("user_id", "proctored_exam_id", "started_at", "completed_at", "attempt_code", "external_id",
-                   "allowed_time_limit_mins", "status", "is_sample_attempt", "modified")
+                   "allowed_time_limit_mins", "status", "is_sample_attempt", "modified", "time_remaining_seconds")
         limits = dict(ProctoredExam.objects.values_list("pk", "time_limit_mins"))
         for rows in self._batches(ATTEMPTS, columns):
             tally.read += len(rows)
@@ -373,7 +430,7 @@ class EdxProctoringImporter:
             extra = self._extra_minutes(no_limit)
             to_create, to_update, changes = [], [], []
             for (edx_id, user_id, exam_id, started, completed, _code, external_id, allowed, status,
-                 sample, modified) in rows:
+                 sample, modified, remaining) in rows:
                 code = codes[edx_id]
                 if len(code) > 64:
                     tally.skip("attempt code longer than 64 characters")
@@ -387,12 +444,16 @@ class EdxProctoringImporter:
                 our_exam_id, _provider = self.exams[exam_id]
                 limit = _minutes(allowed)
                 if limit is None:
-                    limit = _minutes(limits.get(our_exam_id, 0) + extra.get((user_id, exam_id), 0)) or 0
+                    limit = unstarted_allowed_minutes(
+                        limits.get(our_exam_id) or 0, extra.get((user_id, exam_id), 0), remaining,
+                        self.exam_due_dates.get(exam_id), self.now,
+                    )
+                started, completed = _aware(started), _aware(completed)
                 values = {
                     "exam_id": our_exam_id, "user_id": users[user_id], "external_id": (external_id or "")[:255],
                     "allowed_time_limit_mins": limit, "is_sample_attempt": bool(sample),
-                    "started_at": _aware(started), "completed_at": _aware(completed),
-                    "status": self._map_status(status), "status_changed_at": _aware(modified),
+                    "started_at": started, "completed_at": completed,
+                    "status": self._map_status(status, started, completed), "status_changed_at": _aware(modified),
                 }
                 reason = f"Imported from edx-proctoring attempt {edx_id} (status '{str(status)[:40]}')."
                 attempt = existing.get(code)

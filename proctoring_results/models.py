@@ -183,7 +183,9 @@ class ExamAttempt(TimeStampedModel):
     )
     allowed_time_limit_mins = models.PositiveIntegerField(
         _("allowed time limit (minutes)"), validators=[MinValueValidator(0), MaxValueValidator(MAX_TIME_LIMIT_MINS)],
-        help_text=_("Time this learner was allotted, allowances included."),
+        null=True, blank=True,
+        help_text=_("Time this learner was allotted, allowances included; empty where it cannot be known "
+                    "(an attempt imported from edx-proctoring before it started, its due date unknown)."),
     )
     is_sample_attempt = models.BooleanField(
         _("sample attempt"), default=False, help_text=_("The attempt was at a practice exam."),

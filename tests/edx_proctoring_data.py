@@ -34,7 +34,8 @@ EXAMS = [
 ATTEMPTS = [
     (101, 11, 1, T0, T1, "AAAAAAAA-0000-4000-8000-000000000101", 90, "verified", 0),
     (102, 12, 1, T0, T1, "AAAAAAAA-0000-4000-8000-000000000102", 120, "rejected", 0),
-    (103, 13, 1, T0, None, "AAAAAAAA-0000-4000-8000-000000000103", None, "declined", 0),  # allowance: +15
+    # Declined: never started, so no start time and no allowed time (edx-proctoring sets both at start).
+    (103, 13, 1, None, None, "AAAAAAAA-0000-4000-8000-000000000103", None, "declined", 0),  # allowance: +15
     (104, 11, 2, T0, T1, "AAAAAAAA-0000-4000-8000-000000000104", 30, "ready_to_submit", 1),
     (105, 12, 2, None, None, "AAAAAAAA-0000-4000-8000-000000000105", 30, "onboarding_missing", 1),
     (106, 13, 2, T0, None, "AAAAAAAA-0000-4000-8000-000000000106", 30, "expired", 1),
