@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ..e2e.test_data_download_browser import TIMEOUT_MS, browser  # noqa: F401  (the Chromium fixture)
+from ..e2e.test_data_download_browser import ARTIFACTS, TIMEOUT_MS, browser  # noqa: F401  (browser: a fixture)
 from ..factories import COURSE_ID
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -58,6 +58,8 @@ def test_instructor_generates_and_downloads_through_the_lms_dashboard(browser, l
     expect(section.locator("#pr-status")).to_contain_text("The proctored exam results report is being created.")
     link = section.locator("#pr-reports a.pr-report-link").first
     expect(link).to_have_text(re.compile(r"_proctored_exam_results_report_.*\.csv$"), timeout=TIMEOUT_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lms_instructor_dashboard_data_download.png"), full_page=True)
     with page.expect_download() as download_info:
         link.click()
     with open(download_info.value.path(), encoding="utf-8", newline="") as fh:
