@@ -24,6 +24,7 @@ from . import reviews as _reviews
 from . import statuses
 from .conf import app_settings as _app_settings
 from .data import AttemptData, ExamData, ExamStatusCounts, ReportData, ReportTaskData
+from .exceptions import REPORT_BEING_CREATED as _REPORT_BEING_CREATED
 from .exceptions import (
     AttemptNotFound, ExamNotFound, InvalidCourseId, InvalidExamData, ReportAlreadyRunning, ReportGenerationFailed,
     ReportNotFound, ReportQueueUnavailable, ReportTaskNotFound,
@@ -298,15 +299,17 @@ def get_rule_catalog():
     return _reviews.rule_catalog()
 
 
-def record_review(provider, payload):
+def record_review(provider, submission):
     """
-    Record a provider's review (the callback's raw JSON body, or it parsed) and apply its decision.
+    Record a provider's review (a validated ``data.ReviewSubmission``) and apply its decision.
 
     Returns a ``ReviewResult``; the same ``(provider, review_id)`` again returns
     the first outcome with ``duplicate=True`` and changes nothing. Raises
-    ``InvalidReview``, ``AttemptNotFound`` or ``ReviewConflict``, each naming the field.
+    ``AttemptNotFound`` or ``ReviewConflict``, each naming the field. The REST
+    callback builds the submission from the provider's JSON with
+    ``rest_api.v1.serializers.ReviewCallbackSerializer``.
     """
-    return _reviews.record_review(provider, payload)
+    return _reviews.record_review(provider, submission)
 
 
 def list_attempt_reviews(attempt_code):
@@ -330,6 +333,18 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
 # The Proctored Exam Results Report pipeline lives in the reports/ package; these are its doors.
 
 _report_log = _logging.getLogger("proctoring_results.reports")
+
+#: The seed's sentence after Generate, also when a report is already running (translated when shown).
+REPORT_BEING_CREATED = _REPORT_BEING_CREATED
+
+#: How many reports the Data Download page lists, and the REST listing's default: signing
+#: each report's link is most of what a poll costs (docs/performance.rst).
+REPORT_PAGE_SIZE = 25
+
+
+def report_extra_columns(report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS):
+    """The opt-in columns of a report type, in report order (its spec's; the ``extra_columns`` choices)."""
+    return tuple(_reports.spec_for(report_type).extra_columns)
 
 
 def _report_task_data(task):
@@ -418,7 +433,7 @@ def request_report(course_id, user, *, extra_columns=None):
     request while one is queued or running raises ``ReportAlreadyRunning``
     (its ``.task`` is the active one, its message the seed's); an unreachable
     broker marks the task failed and raises ``ReportQueueUnavailable``.
-    ``extra_columns`` (names from the spec's ``extra_columns``, reports/specs/) defaults to the
+    ``extra_columns`` (names from ``report_extra_columns()``, the spec's, reports/specs/) defaults to the
     ``REPORT_EXTRA_COLUMNS`` setting; an unknown name raises ``InvalidReportOptions``.
     """
     task = _create_report_task(course_id, user, extra_columns)

@@ -127,6 +127,34 @@ class ReviewData:
 
 
 @dataclass(frozen=True)
+class FlagSubmission:
+    """One flagged rule as a provider sent it: a rule code, a comment, offsets in the recording (seconds)."""
+
+    rule: str
+    comment: str = ""
+    start: float | None = None
+    stop: float | None = None
+
+
+@dataclass(frozen=True)
+class ReviewSubmission:
+    """
+    A provider's review of one attempt, already validated (``rest_api/v1/serializers.py`` for the callback).
+
+    ``raw`` is the body as the provider sent it, kept with the review for the record.
+    """
+
+    attempt_code: str
+    review_id: str
+    status: str
+    flags: tuple[FlagSubmission, ...] = ()
+    reviewer: str = ""
+    reviewed_at: datetime | None = None
+    second_review: bool = False
+    raw: dict | None = None
+
+
+@dataclass(frozen=True)
 class ReviewResult:
     """What a provider's callback is told: the review's outcome and where the attempt now stands."""
 

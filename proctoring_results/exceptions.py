@@ -5,6 +5,8 @@ Every message is safe to show to course staff and to log: none of them carries
 an email, a name or a review comment.
 """
 
+from django.utils.translation import gettext_lazy
+
 
 class ProctoringResultsError(Exception):
     """Base class of every error this app raises on purpose."""
@@ -51,17 +53,20 @@ class ReportLinkExpired(ProctoringResultsError):
         self.report_id = report_id
 
 
+#: The seed's words after Generate, whether this click queued the report or one was already
+#: running; the page, the REST API and ``ReportAlreadyRunning`` all say it from here.
+REPORT_BEING_CREATED = gettext_lazy(
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
+
+
 class ReportAlreadyRunning(ProctoringResultsError):
     """A report of this type is already queued or running for the course; ``task`` is that one."""
 
-    MESSAGE = (
-        "The proctored exam results report is being created. "
-        "To view the status of the report, see Pending Tasks below."
-    )
-
-    def __init__(self, task, message=MESSAGE):
+    def __init__(self, task, message=None):
         self.task = task
-        super().__init__(message)
+        # Translated now, in the language of the request that raised it.
+        super().__init__(str(REPORT_BEING_CREATED if message is None else message))
 
 
 class ReportQueueUnavailable(ProctoringResultsError):

@@ -289,11 +289,8 @@ class Review(models.Model):
     .. pii_retirement: local_api
     """
 
-    class ProviderStatus(models.TextChoices):
-        PASSED = "passed", _("Passed")
-        VIOLATION = "violation", _("Violation")
-        SUSPICIOUS = "suspicious", _("Suspicious")
-        NOT_REVIEWED = "not_reviewed", _("Not reviewed")
+    #: The provider's verdict vocabulary; its one home is ``statuses``.
+    ProviderStatus = statuses.ProviderStatus
 
     attempt = models.ForeignKey(
         ExamAttempt, on_delete=models.CASCADE, related_name="reviews",

@@ -1,12 +1,12 @@
 """
-The Online Proctoring Rules and the decision a review leads to (DESIGN.md §6).
+The Online Proctoring Rules and the decision a review leads to (docs/rules.rst).
 
 The seed documentation sorts the rules into two kinds: behaviour that is
 *discouraged* (flagged, and the learner can still be Satisfactory) and
 *integrity* violations (one instance makes the result Unsatisfactory). The
 catalog below is data: ``PROCTORING_RESULTS["RULES"]`` adds rules or re-grades
 them without code changes, and ``decide()`` is the only place that turns a
-provider's review into an attempt status. ``docs/rules.rst`` documents both.
+provider's review into an attempt status.
 """
 
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
-from .statuses import AttemptStatus
+from .statuses import AttemptStatus, ProviderStatus
 
 
 class Severity:
@@ -24,17 +24,6 @@ class Severity:
     DISCOURAGED = "discouraged"  # flagged, still Satisfactory
 
     ALL = (INTEGRITY, DISCOURAGED)
-
-
-class ProviderStatus:
-    """The overall verdict vocabulary of Open edX's REST proctoring backends."""
-
-    PASSED = "passed"
-    VIOLATION = "violation"
-    SUSPICIOUS = "suspicious"
-    NOT_REVIEWED = "not_reviewed"
-
-    ALL = (PASSED, VIOLATION, SUSPICIOUS, NOT_REVIEWED)
 
 
 @dataclass(frozen=True)
@@ -125,11 +114,6 @@ def catalog():
             severity=spec["severity"],
         )
     return rules
-
-
-def get_rule(code):
-    """The rule with this code, or None when the catalog does not know it."""
-    return catalog().get(code)
 
 
 # ---------------------------------------------------------------- the decision

@@ -5,7 +5,11 @@ which moves between them are allowed.
 The seed documentation (``proctored_session_results.rst``) names the statuses
 twice: lower-case words in the CSV ``status`` column, and title-case labels in
 its table, where ``verified`` is shown as "Satisfactory" and ``rejected`` as
-"Unsatisfactory". Both vocabularies live here and nowhere else.
+"Unsatisfactory". Both vocabularies live here and nowhere else, beside the two
+other status vocabularies every layer shares: a provider's overall verdict
+(``ProviderStatus``) and what course staff may decide (``STAFF_OUTCOMES``).
+The model choices, the review rules, the REST serializers and the OpenAPI
+schema all derive from these.
 """
 
 from django.db import models
@@ -15,7 +19,7 @@ from .exceptions import InvalidTransition, UnknownStatus
 
 
 class AttemptStatus(models.TextChoices):
-    """Stored value and dashboard label of each attempt status (DESIGN.md §5)."""
+    """Stored value and dashboard label of each attempt status (ADR 0008, docs/decisions/)."""
 
     CREATED = "created", _("Created")
     READY_TO_START = "ready_to_start", _("Ready to Start")
@@ -48,8 +52,22 @@ CSV_WORDS = {
 #: Outcomes of a proctoring review.
 REVIEW_OUTCOMES = frozenset({S.VERIFIED, S.REJECTED, S.SECOND_REVIEW_REQUIRED})
 
-#: Statuses in which an attempt is waiting for, or has, a review.
-REVIEWABLE = frozenset({S.SUBMITTED, S.ERROR} | REVIEW_OUTCOMES)
+#: What course staff may decide for a reviewed attempt: confirm a second review, or move on appeal.
+STAFF_OUTCOMES = (S.VERIFIED, S.REJECTED)
+
+
+class ProviderStatus(models.TextChoices):
+    """A provider's overall verdict on a session: the vocabulary of Open edX's REST proctoring backends."""
+
+    PASSED = "passed", _("Passed")
+    VIOLATION = "violation", _("Violation")
+    SUSPICIOUS = "suspicious", _("Suspicious")
+    NOT_REVIEWED = "not_reviewed", _("Not reviewed")
+
+
+# The values in the order above, for messages that list them (``rules.ProviderStatus.ALL``
+# has been public since 0.1). Set after the class, as a member would be a fifth status.
+ProviderStatus.ALL = tuple(ProviderStatus.values)
 
 # Forward only: created -> ready_to_start -> started -> completed/timed_out ->
 # submitted -> review outcome. A practice exam may start without ready_to_start,

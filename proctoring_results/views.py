@@ -15,7 +15,6 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rest_framework.views import APIView
 
 from . import api, charts, storage
@@ -24,14 +23,11 @@ from .exceptions import InvalidCourseId, ProctoringResultsError, ReportLinkExpir
 
 log = logging.getLogger(__name__)
 
-#: The seed's words, shown when the button is clicked.
-GENERATE_MESSAGE = gettext_lazy(
-    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
-)
+#: The seed's words, shown when the button is clicked (one home: ``api.REPORT_BEING_CREATED``).
+GENERATE_MESSAGE = api.REPORT_BEING_CREATED
 
-#: How many reports the page lists, newest first; the REST API can list more. Each link is
-#: signed per request, so the page size is what a poll costs (docs/performance.rst).
-PAGE_REPORT_LIMIT = 25
+#: How many reports the page lists, newest first; the REST API can list more (``api.REPORT_PAGE_SIZE``).
+PAGE_REPORT_LIMIT = api.REPORT_PAGE_SIZE
 
 
 def report_download_link(request, report):
@@ -143,7 +139,7 @@ def render_dashboard_fragment(request, course_key):
 
 class ReportDownloadView(APIView):
     """
-    Follow a signed report link (DESIGN.md §8).
+    Follow a signed report link (ADR 0004, docs/decisions/).
 
     A DRF view only so that scripts can follow links with their API token;
     browsers use their session. Checks, in order: signed in (else the login

@@ -6,6 +6,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from proctoring_results import api
+from proctoring_results.data import FlagSubmission, ReviewSubmission
 from proctoring_results.models import AttemptStatusChange, ExamAttempt
 
 from .factories import OTHER_COURSE_ID, ExamAttemptFactory, ProctoredExamFactory, UserFactory
@@ -128,8 +129,9 @@ def test_session_auth_needs_the_csrf_token_and_token_auth_does_not(instructor):
 
 def test_staff_read_the_review_history(client, instructor, learner):
     attempt = make_attempt(status="submitted")
-    api.record_review("test-provider", {"attempt_code": attempt.attempt_code, "review_id": "r1",
-                                        "status": "violation", "flags": [{"rule": "phone", "comment": "Texting"}]})
+    api.record_review("test-provider", ReviewSubmission(
+        attempt_code=attempt.attempt_code, review_id="r1", status="violation",
+        flags=(FlagSubmission(rule="phone", comment="Texting"),)))
     url = f"/api/proctoring-results/v1/attempts/{attempt.attempt_code}/reviews/"
     client.force_login(learner)
     assert client.get(url).status_code == 403
@@ -194,8 +196,9 @@ def only_course_roles(user, course_key):
 
 def test_admin_shows_an_attempts_reviews_and_keeps_them_append_only(admin_client):
     attempt = make_attempt(status="submitted")
-    api.record_review("test-provider", {"attempt_code": attempt.attempt_code, "review_id": "r-admin",
-                                        "status": "passed", "flags": [{"rule": "music_or_tv"}]})
+    api.record_review("test-provider", ReviewSubmission(
+        attempt_code=attempt.attempt_code, review_id="r-admin", status="passed",
+        flags=(FlagSubmission(rule="music_or_tv"),)))
     page = admin_client.get(reverse("admin:proctoring_results_examattempt_change", args=[attempt.pk]))
     assert page.status_code == 200 and "r-admin" in page.content.decode()
     review = attempt.reviews.get()

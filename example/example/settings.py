@@ -197,9 +197,10 @@ SPECTACULAR_SETTINGS = {
     # REST API v1 only: the HTML page and the download redirect are not part of it.
     "PREPROCESSING_HOOKS": ["proctoring_results.rest_api.v1.schema.only_rest_api_v1"],
     "ENUM_NAME_OVERRIDES": {
-        "AttemptStatusEnum": "proctoring_results.rest_api.v1.schema.STATUS_CHOICES",
-        "ProviderStatusEnum": "proctoring_results.rest_api.v1.schema.PROVIDER_STATUS_CHOICES",
-        "DecisionStatusEnum": "proctoring_results.rest_api.v1.schema.DECISION_CHOICES",
+        # Each vocabulary from its one home, so the schema names each enum once.
+        "AttemptStatusEnum": "proctoring_results.statuses.AttemptStatus",
+        "ProviderStatusEnum": "proctoring_results.statuses.ProviderStatus",
+        "DecisionStatusEnum": "proctoring_results.statuses.STAFF_OUTCOMES",
     },
 }
 

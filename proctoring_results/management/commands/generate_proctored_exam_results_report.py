@@ -25,7 +25,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--extra-columns", default=None,
-            help="Comma-separated opt-in columns (username, review_result, flag_count, flag_comments, provider); "
+            help=f"Comma-separated opt-in columns ({', '.join(api.report_extra_columns())}); "
                  "defaults to the REPORT_EXTRA_COLUMNS setting.",
         )
         parser.add_argument("--requester", default=None, help="Username recorded as the report's requester.")

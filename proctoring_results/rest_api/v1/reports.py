@@ -2,75 +2,31 @@
 REST endpoints behind the Data Download page: generate a report, Pending Tasks, reports with fresh links.
 
 Used by the page's script (session + CSRF), by scripts (token auth) and by an
-MFE. The views are thin: permission from ``CanViewCourseResults``, data from
-``api.py``, links from ``storage.make_report_link`` through ``views.report_download_url``.
+MFE. The views are thin: permission from ``CanViewCourseResults``, requests
+read and answers rendered by ``serializers.py``, data from ``api.py``, links
+from ``storage.make_report_link`` through ``views.report_download_link``.
 """
 
-from django.utils.translation import gettext as _
-from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from proctoring_results import api, charts, exceptions
 from proctoring_results.conf import app_settings
-from proctoring_results.views import GENERATE_MESSAGE, report_download_link
+from proctoring_results.views import report_download_link
 
+from .errors import AppError, V1View
 from .permissions import CanViewCourseResults
-
-#: A listing returns at most this many reports, newest first, unless ``?limit=`` asks for fewer or more.
-#: The page's size: signing links is most of a poll's cost (docs/performance.rst).
-DEFAULT_REPORT_LIMIT = 25
-MAX_REPORT_LIMIT = 1000
-
-
-class ReportTaskSerializer(serializers.Serializer):
-    """A ``ReportTaskData`` as a row of Pending Tasks."""
-
-    id = serializers.IntegerField()
-    course_id = serializers.CharField()
-    report_type = serializers.CharField()
-    report_type_label = serializers.CharField()
-    requester = serializers.CharField(source="requester_username", allow_null=True)
-    state = serializers.CharField()
-    state_label = serializers.CharField()
-    rows_done = serializers.IntegerField()
-    rows_total = serializers.IntegerField(allow_null=True)
-    message = serializers.CharField(allow_blank=True)
-    created = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    duration_seconds = serializers.FloatField(allow_null=True)
+from .serializers import (
+    ReportListQuerySerializer, ReportListSerializer, ReportOptionsSerializer, ReportTaskAcceptedSerializer,
+    ReportTaskListSerializer, ReportTasksQuerySerializer, StatusCountsSerializer,
+)
 
 
-class ReportSerializer(serializers.Serializer):
-    """A ``ReportData`` with a link signed for the caller just now."""
-
-    id = serializers.IntegerField()
-    course_id = serializers.CharField()
-    file_name = serializers.CharField()
-    created = serializers.DateTimeField()
-    size_bytes = serializers.IntegerField()
-    row_count = serializers.IntegerField()
-    download_url = serializers.SerializerMethodField()
-    download_url_expires_at = serializers.SerializerMethodField()
-
-    def _link(self, report):
-        links = self.context.setdefault("links", {})
-        if report.id not in links:
-            links[report.id] = report_download_link(self.context["request"], report)
-        return links[report.id]
-
-    def get_download_url(self, report):
-        return self._link(report)[0]
-
-    def get_download_url_expires_at(self, report):
-        return serializers.DateTimeField().to_representation(self._link(report)[1])
-
-
-class CourseView(APIView):
+class CourseView(V1View):
     permission_classes = [CanViewCourseResults]
     course_key = None  # set by CanViewCourseResults
+    not_found_field = "course_id"
+    legacy_error_keys = True
 
 
 class ReportTasksView(CourseView):
@@ -81,33 +37,35 @@ class ReportTasksView(CourseView):
 
     #: With ``?active_only=false``, the newest tasks of any state (to read why one failed), at most this many.
     RECENT_TASKS = 20
+    serializer_class = ReportOptionsSerializer
 
     def get(self, request, course_id):
-        active_only = request.query_params.get("active_only", "true").lower() not in ("false", "0", "no")
+        query = ReportTasksQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        active_only = query.validated_data["active_only"]
         tasks = api.list_report_tasks(self.course_key, active_only=active_only)
         if not active_only:
             tasks = tasks[: self.RECENT_TASKS]
-        return Response({"tasks": ReportTaskSerializer(tasks, many=True).data})
+        return Response(ReportTaskListSerializer({"tasks": tasks}).data)
 
     def post(self, request, course_id):
-        extra_columns = request.data.get("extra_columns") if hasattr(request.data, "get") else None
-        if extra_columns is not None and (
-            not isinstance(extra_columns, list) or not all(isinstance(c, str) for c in extra_columns)
-        ):
-            raise ParseError(_("extra_columns must be a list of column names."))
+        options = ReportOptionsSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
         try:
-            task = api.request_report(self.course_key, request.user, extra_columns=extra_columns or None)
-        except exceptions.ReportAlreadyRunning as exc:
-            return Response(
-                {"task": ReportTaskSerializer(exc.task).data, "message": str(exc)}, status=status.HTTP_409_CONFLICT,
+            task = api.request_report(
+                self.course_key, request.user, extra_columns=options.validated_data.get("extra_columns") or None,
             )
+        except exceptions.ReportAlreadyRunning as exc:
+            # Not an error: the seed's sentence again, with the task that is already running.
+            return Response(ReportTaskAcceptedSerializer({"task": exc.task, "message": str(exc)}).data,
+                            status=status.HTTP_409_CONFLICT)
         except exceptions.ReportQueueUnavailable as exc:
-            return Response({"message": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            raise AppError(status.HTTP_503_SERVICE_UNAVAILABLE, "non_field_errors", str(exc)) from None
         except (exceptions.ProctoringResultsError, ValueError) as exc:
             # e.g. an unknown extra column: the message names it, and holds no personal data.
-            return Response({"message": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            raise AppError(status.HTTP_400_BAD_REQUEST, "extra_columns", str(exc)) from None
         return Response(
-            {"task": ReportTaskSerializer(task).data, "message": str(GENERATE_MESSAGE)},
+            ReportTaskAcceptedSerializer({"task": task, "message": str(api.REPORT_BEING_CREATED)}).data,
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -116,19 +74,14 @@ class ReportsView(CourseView):
     """``GET``: the course's reports, newest first, each with a link signed for the caller that expires soon."""
 
     def get(self, request, course_id):
-        limit = request.query_params.get("limit", DEFAULT_REPORT_LIMIT)
-        try:
-            limit = int(limit)
-            if not 1 <= limit <= MAX_REPORT_LIMIT:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise ParseError(_("limit must be a whole number from 1 to %(max)s.") % {"max": MAX_REPORT_LIMIT}) from None
-        reports = api.list_reports(self.course_key, limit=limit)
-        return Response({
+        query = ReportListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        reports = api.list_reports(self.course_key, limit=query.validated_data["limit"])
+        return Response(ReportListSerializer({
             "count": api.count_reports(self.course_key),
             "link_expiry_seconds": app_settings.LINK_EXPIRY_SECONDS,
-            "reports": ReportSerializer(reports, many=True, context={"request": request}).data,
-        })
+            "reports": reports,
+        }, context={"link": lambda report: report_download_link(request, report)}).data)
 
 
 class StatusCountsView(CourseView):
@@ -137,7 +90,7 @@ class StatusCountsView(CourseView):
     def get(self, request, course_id):
         exams = api.course_status_counts(self.course_key)
         rows = charts.group_counts(exams)
-        return Response({
+        return Response(StatusCountsSerializer({
             "groups": [{"key": g.key, "label": str(g.label), "statuses": sorted(g.statuses)} for g in charts.GROUPS],
             "exams": [
                 {
@@ -146,4 +99,4 @@ class StatusCountsView(CourseView):
                 }
                 for exam, row in zip(exams, rows)
             ],
-        })
+        }).data)

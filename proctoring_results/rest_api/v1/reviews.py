@@ -7,95 +7,81 @@ REST endpoints of provider reviews and staff decisions.
   review or decide an appeal (session with CSRF, or token).
 - ``GET attempts/<attempt_code>/reviews/``: course staff read an attempt's review history.
 
-Views are thin: they call ``api.py`` and turn its errors into
-``{"errors": {"<field>": ["message"]}}`` with a 4xx status.
+Views are thin: a serializer (``serializers.py``) reads the request and
+renders the answer, ``api.py`` does the work, and errors are answered as
+``{"errors": {"<field>": ["message"]}}`` with a 4xx status (``errors.py``).
 """
 
-from dataclasses import asdict
+import json
+import math
 
 from rest_framework import exceptions as drf_exceptions
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler
 
 from proctoring_results import api
-from proctoring_results.exceptions import AttemptNotFound, InvalidReview, ReviewConflict
+from proctoring_results.exceptions import InvalidReview
 
-from .authentication import IsSignedProvider, PayloadTooLarge, ProviderSignatureAuthentication
-
-#: The field an error of DRF's own is reported under.
-_DRF_ERROR_FIELDS = (
-    (drf_exceptions.NotAuthenticated, "authentication"),
-    (drf_exceptions.AuthenticationFailed, "authentication"),
-    (drf_exceptions.PermissionDenied, "permission"),
-    (drf_exceptions.MethodNotAllowed, "method"),
-    (drf_exceptions.ParseError, "body"),
-    (drf_exceptions.UnsupportedMediaType, "body"),
-    (PayloadTooLarge, "body"),
-    (drf_exceptions.NotFound, "attempt_code"),
-    (drf_exceptions.Throttled, "throttle"),
+from .authentication import IsSignedProvider, ProviderSignatureAuthentication
+from .errors import V1View
+from .serializers import (
+    ReviewCallbackSerializer, ReviewListSerializer, ReviewResultSerializer, StaffDecisionResultSerializer,
+    StaffDecisionSerializer,
 )
 
 
-def errors_exception_handler(exc, context):
-    """DRF's handler, with every error body in the ``{"errors": {"<field>": [...]}}`` shape."""
-    if isinstance(exc, (InvalidReview, ReviewConflict)):
-        code = status.HTTP_400_BAD_REQUEST if isinstance(exc, InvalidReview) else status.HTTP_409_CONFLICT
-        return Response({"errors": exc.errors}, status=code)
-    if isinstance(exc, AttemptNotFound):
-        return Response({"errors": {"attempt_code": [str(exc)]}}, status=status.HTTP_404_NOT_FOUND)
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    field = next((name for cls, name in _DRF_ERROR_FIELDS if isinstance(exc, cls)), "non_field_errors")
-    data = response.data
-    if isinstance(data, dict) and set(data) == {"detail"}:
-        data = {field: [str(data["detail"])]}
-    elif isinstance(data, dict):
-        data = {key: [str(m) for m in (value if isinstance(value, list) else [value])] for key, value in data.items()}
-    else:
-        data = {field: [str(m) for m in (data if isinstance(data, list) else [data])]}
-    response.data = {"errors": data}
-    return response
+def parse_json_body(raw):
+    """Decode a callback body; malformed, non-UTF-8 or non-finite JSON is an ``InvalidReview`` on ``body``."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidReview.on("body", "The body must be JSON encoded as UTF-8.") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        raise InvalidReview.on("body", "The body is not valid JSON.") from None
 
 
-class _ErrorsShapeMixin:
-    def get_exception_handler(self):
-        return errors_exception_handler
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
 
 
-class ReviewResultSerializer(serializers.Serializer):
-    """What the provider is told; ``status`` is where the attempt stands after the review."""
-
-    attempt_code = serializers.CharField()
-    review_id = serializers.CharField()
-    status = serializers.CharField()
-    outcome = serializers.CharField()
-    duplicate = serializers.BooleanField()
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
-class ReviewCallbackView(_ErrorsShapeMixin, APIView):
+class ReviewCallbackView(V1View):
     """
     A proctoring provider posts one review of one attempt (docs/providers.rst).
 
     200 with the outcome, for a new review and for a repeated one (``duplicate``
     tells them apart); 400 bad payload, 401 bad signature, 404 unknown attempt,
     409 attempt not yet submitted or review id reused, 413 body too large.
+    The body is the exact bytes the signature covers, so it is parsed here
+    rather than by DRF's parsers.
     """
 
     authentication_classes = [ProviderSignatureAuthentication]
     permission_classes = [IsSignedProvider]
+    not_found_field = "attempt_code"
+    serializer_class = ReviewCallbackSerializer
 
     def post(self, request):
-        result = api.record_review(request.auth.name, request.provider_body)
+        serializer = ReviewCallbackSerializer(data=parse_json_body(request.provider_body))
+        serializer.is_valid(raise_exception=True)
+        result = api.record_review(request.auth.name, serializer.to_submission())
         return Response(ReviewResultSerializer(result).data, status=status.HTTP_200_OK)
 
 
-class _StaffAttemptView(_ErrorsShapeMixin, APIView):
+class _StaffAttemptView(V1View):
     """An attempt named in the URL, for the course staff of its course only."""
 
     permission_classes = [IsAuthenticated]
+    not_found_field = "attempt_code"
 
     def attempt_for(self, request, attempt_code):
         attempt = api.get_attempt(attempt_code)
@@ -113,15 +99,17 @@ class AttemptDecisionView(_StaffAttemptView):
     status the attempt already has is a no-op 200 with ``"changed": false``.
     """
 
+    serializer_class = StaffDecisionSerializer
+
     def post(self, request, attempt_code):
         self.attempt_for(request, attempt_code)
-        data = request.data
-        if not hasattr(data, "get"):
-            raise InvalidReview.on("body", 'Send an object: {"status": "verified" or "rejected", "reason": "..."}.')
+        serializer = StaffDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         result = api.record_staff_decision(
-            attempt_code, data.get("status"), actor=request.user, reason=data.get("reason"),
+            attempt_code, serializer.validated_data["status"], actor=request.user,
+            reason=serializer.validated_data["reason"],
         )
-        return Response(asdict(result))
+        return Response(StaffDecisionResultSerializer(result).data)
 
 
 class AttemptReviewsView(_StaffAttemptView):
@@ -129,4 +117,4 @@ class AttemptReviewsView(_StaffAttemptView):
 
     def get(self, request, attempt_code):
         self.attempt_for(request, attempt_code)
-        return Response({"results": [asdict(review) for review in api.list_attempt_reviews(attempt_code)]})
+        return Response(ReviewListSerializer({"results": api.list_attempt_reviews(attempt_code)}).data)
