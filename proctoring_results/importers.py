@@ -22,6 +22,14 @@ and completion times, and the original status is kept in the attempt's status
 history. An attempt without an allowed time (never started) gets what
 edx-proctoring would allot it (``unstarted_allowed_minutes``), or none.
 
+"An edx-proctoring row becomes these rows here" is one function per row kind,
+free of the database, for the import and the live sync alike: ``exam_values``,
+``attempt_status`` and ``attempt_values``, ``review_values``, ``flag_values``
+(each reading a named source row: ``ExamRow``, ``AttemptRow``, ``ReviewRow``,
+``CommentRow``). Each batch is first planned (``_plan_*``: read, map, compare
+with what is here) and then written (``_write_*``, in one transaction; a dry
+run plans and writes nothing).
+
 The import is idempotent (running it twice changes nothing the second time)
 and resumable: it reads each table in id order, in batches, and commits each
 batch on its own, so an interrupted run loses at most one batch; ``resume``
@@ -31,6 +39,7 @@ then skips rows already imported instead of refreshing them.
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -207,6 +216,213 @@ def _minutes(value):
         return None
 
 
+# ---------------------------------------------------------------- source rows, by name
+
+class ExamRow(NamedTuple):
+    """A row of ``proctoring_proctoredexam``, the columns the import reads."""
+
+    id: int
+    course_id: str
+    content_id: str
+    exam_name: str
+    time_limit_mins: object
+    is_proctored: object
+    is_practice_exam: object
+    is_active: object
+    backend: str | None
+    due_date: object
+
+
+class AttemptRow(NamedTuple):
+    """A row of ``proctoring_proctoredexamstudentattempt``."""
+
+    id: int
+    user_id: int
+    proctored_exam_id: int
+    started_at: object
+    completed_at: object
+    attempt_code: str | None
+    external_id: str | None
+    allowed_time_limit_mins: object
+    status: str
+    is_sample_attempt: object
+    modified: object
+    time_remaining_seconds: object
+
+
+class ReviewRow(NamedTuple):
+    """A row of ``proctoring_proctoredexamsoftwaresecurereview``."""
+
+    id: int
+    attempt_code: str
+    review_status: str
+    raw_data: str | None
+    reviewed_by_id: int | None
+    modified: object
+    exam_id: int | None
+
+
+class CommentRow(NamedTuple):
+    """A row of ``proctoring_proctoredexamstudentattemptcomment``: one flagged rule of a review."""
+
+    id: int
+    review_id: int
+    start_time: object
+    stop_time: object
+    comment: str | None
+    status: str | None
+
+
+def _columns(row_type):
+    """The source columns of a row type, after ``id`` (which ``_batches`` reads first)."""
+    return row_type._fields[1:]
+
+
+# ---------------------------------------------------------------- an edx-proctoring row becomes these rows here
+# One function per row kind, free of the database: the import and the live sync
+# (openedx/) both call them, so a mapping changes in one place.
+
+class Skip(Exception):
+    """The row is left out; the message is the reason the summary counts."""
+
+
+def attempt_code_of(row):
+    """Our attempt code for a source attempt: its own, or one made from its id when it has none."""
+    return row.attempt_code or f"EDX-PROCTORING-{row.id}"
+
+
+def review_id_of(row):
+    """Our ``Review.review_id`` for a source review (the import's idempotency key)."""
+    return f"{REVIEW_ID_PREFIX}{row.id}"
+
+
+def exam_values(row):
+    """A source exam as ``ProctoredExam`` field values; raises ``Skip`` for a course id that is not one."""
+    try:
+        course_key = CourseKey.from_string(str(row.course_id))
+    except InvalidKeyError:
+        raise Skip("invalid course id") from None
+    return {
+        "course_id": course_key, "content_id": str(row.content_id)[:255], "exam_name": str(row.exam_name)[:255],
+        "time_limit_mins": _minutes(row.time_limit_mins) or 0, "is_proctored": bool(row.is_proctored),
+        "is_practice_exam": bool(row.is_practice_exam), "is_active": bool(row.is_active),
+        "provider": (row.backend or "")[:100],
+    }
+
+
+def attempt_status(edx_status, started_at, completed_at, status_map=STATUS_MAP, taken_as_said=frozenset()):
+    """
+    The seed's status for a source attempt, and whether edx-proctoring's status was known.
+
+    ``STATUS_MAP`` (or an operator's ``--map-status``, in ``status_map``), then
+    ``agree_with_timestamps``, except for statuses the operator mapped
+    (``taken_as_said``). An unknown status becomes ``UNKNOWN_STATUS``.
+    """
+    mapped = status_map.get(edx_status)
+    if mapped is None:
+        return UNKNOWN_STATUS, False
+    if edx_status in taken_as_said:
+        return mapped, True
+    return agree_with_timestamps(mapped, started_at, completed_at), True
+
+
+def attempt_values(row, *, exam_id, user_id, status, allowed_time_limit_mins):
+    """
+    A source attempt as ``ExamAttempt`` field values, given what was looked up for it here.
+
+    ``exam_id`` and ``user_id`` are ours; ``status`` comes from ``attempt_status``
+    and ``allowed_time_limit_mins`` from the row, or ``unstarted_allowed_minutes``.
+    """
+    return {
+        "exam_id": exam_id, "user_id": user_id, "external_id": (row.external_id or "")[:255],
+        "allowed_time_limit_mins": allowed_time_limit_mins, "is_sample_attempt": bool(row.is_sample_attempt),
+        "started_at": _aware(row.started_at), "completed_at": _aware(row.completed_at),
+        "status": status, "status_changed_at": _aware(row.modified),
+    }
+
+
+def attempt_import_reason(row):
+    """The status history's line for an imported attempt (its source id and status; no personal data)."""
+    return f"Imported from edx-proctoring attempt {row.id} (status '{str(row.status)[:40]}')."
+
+
+def review_values(row, *, attempt_status_now, provider):
+    """
+    A source review as ``Review`` field values; raises ``Skip`` for a review status it does not know.
+
+    The outcome is the attempt's own when it already shows a review outcome
+    (``attempt_status_now``), else what edx-proctoring decided for the status.
+    """
+    provider_status = REVIEW_STATUS_MAP.get(str(row.review_status).strip().lower())
+    if provider_status is None:
+        raise Skip("unknown review status")
+    outcome = attempt_status_now if attempt_status_now in _OUTCOMES else REVIEW_OUTCOME[provider_status]
+    return {
+        "provider": provider, "provider_status": provider_status, "outcome": outcome,
+        "reviewer": f"LMS user {row.reviewed_by_id}" if row.reviewed_by_id else "",
+        "reviewed_at": _aware(row.modified), "raw_payload": review_payload(row.raw_data),
+    }
+
+
+def review_payload(raw):
+    """A source review's ``raw_data`` as the JSON object we keep, without the recording's URL."""
+    try:
+        payload = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        payload = {"raw_data": str(raw)}
+    if not isinstance(payload, dict):
+        payload = {"raw_data": payload}
+    payload.pop("videoReviewLink", None)  # edx-proctoring redacts it too; never copy a recording's URL
+    return payload
+
+
+#: The ``ReviewFlag`` fields ``flag_values`` gives, in the order they are compared.
+FLAG_FIELDS = ("rule_code", "severity", "comment", "start_seconds", "stop_seconds")
+
+
+def flag_values(row, catalog):
+    """A source review comment as ``ReviewFlag`` field values; its status is the rule code."""
+    code = (str(row.status or "").strip() or "unspecified")[: rules.MAX_RULE_CODE_LENGTH]
+    rule = catalog.get(code)
+    return {
+        "rule_code": code, "severity": rule.severity if rule else "", "comment": row.comment or "",
+        "start_seconds": float(row.start_time) if row.start_time is not None else None,
+        "stop_seconds": float(row.stop_time) if row.stop_time is not None else None,
+    }
+
+
+# ---------------------------------------------------------------- what one batch will write
+
+@dataclass
+class _ExamPlan:
+    to_create: list = field(default_factory=list)  # (edx exam id, unsaved ProctoredExam, provider)
+    to_update: list = field(default_factory=list)  # ProctoredExam with changed fields set
+
+
+@dataclass
+class _AttemptPlan:
+    to_create: list = field(default_factory=list)  # unsaved ExamAttempt
+    to_update: list = field(default_factory=list)  # ExamAttempt with changed fields set
+    changes: list = field(default_factory=list)  # _StatusChange
+
+
+class _StatusChange(NamedTuple):
+    attempt_code: str
+    from_status: str
+    to_status: str
+    reason: str
+
+
+class _ReviewWrite(NamedTuple):
+    """One review to write: ``review`` is the existing one to refresh, or None for a new one."""
+
+    review: object
+    attempt: object
+    review_id: str
+    values: dict
+    flags: list
+
+
 class EdxProctoringImporter:
     """One run of the import; ``run()`` returns an ``ImportSummary``."""
 
@@ -309,64 +525,60 @@ class EdxProctoringImporter:
 
     def _import_exams(self):
         tally = _Tally("exams")
-        columns = ("course_id", "content_id", "exam_name", "time_limit_mins", "is_proctored",
-                   "is_practice_exam", "is_active", "backend", "due_date")
-        for rows in self._batches(EXAMS, columns):
+        for batch in self._batches(EXAMS, _columns(ExamRow)):
+            rows = [ExamRow._make(row) for row in batch]
             tally.read += len(rows)
-            wanted = {}
-            for edx_id, course_id, content_id, name, limit, proctored, practice, active, backend, due in rows:
-                self.exam_due_dates[edx_id] = _aware(due)
-                try:
-                    course_key = CourseKey.from_string(str(course_id))
-                except InvalidKeyError:
-                    tally.skip("invalid course id")
-                    continue
-                wanted[edx_id] = {
-                    "course_id": course_key, "content_id": str(content_id)[:255], "exam_name": str(name)[:255],
-                    "time_limit_mins": _minutes(limit) or 0, "is_proctored": bool(proctored),
-                    "is_practice_exam": bool(practice), "is_active": bool(active), "provider": (backend or "")[:100],
-                }
-            existing = {
-                (str(exam.course_id), exam.content_id): exam
-                for exam in ProctoredExam.objects.filter(
-                    course_id__in={v["course_id"] for v in wanted.values()},
-                    content_id__in={v["content_id"] for v in wanted.values()},
-                )
-            }
-            to_create, to_update = [], []
-            for edx_id, values in wanted.items():
-                exam = existing.get((str(values["course_id"]), values["content_id"]))
-                provider = values["provider"] or DEFAULT_PROVIDER
-                if exam is None:
-                    tally.created += 1
-                    to_create.append((edx_id, ProctoredExam(**values), provider))
-                    continue
-                self.exams[edx_id] = (exam.id, provider)
-                changed = [k for k, v in values.items() if k != "course_id" and getattr(exam, k) != v]
-                if not changed or self.resume:
-                    tally.unchanged += 1
-                    continue
-                for name in changed:
-                    setattr(exam, name, values[name])
-                tally.updated += 1
-                to_update.append(exam)
-
-            def write():
-                for edx_id, exam, provider in to_create:
-                    exam.save()
-                    self.exams[edx_id] = (exam.id, provider)
-                if to_update:
-                    ProctoredExam.objects.bulk_update(
-                        to_update, ["exam_name", "time_limit_mins", "is_proctored", "is_practice_exam",
-                                    "is_active", "provider"],
-                    )
-
-            self._commit(write)
+            plan = self._plan_exams(rows, tally)
+            self._commit(lambda: self._write_exams(plan))
             if self.dry_run:
-                for edx_id, _exam, provider in to_create:
+                for edx_id, _exam, provider in plan.to_create:
                     self.exams[edx_id] = (None, provider)
             self.progress("exams", tally.frozen())
         return tally
+
+    def _plan_exams(self, rows, tally):
+        wanted = {}
+        for row in rows:
+            self.exam_due_dates[row.id] = _aware(row.due_date)
+            try:
+                wanted[row.id] = exam_values(row)
+            except Skip as skip:
+                tally.skip(str(skip))
+        existing = {
+            (str(exam.course_id), exam.content_id): exam
+            for exam in ProctoredExam.objects.filter(
+                course_id__in={v["course_id"] for v in wanted.values()},
+                content_id__in={v["content_id"] for v in wanted.values()},
+            )
+        }
+        plan = _ExamPlan()
+        for edx_id, values in wanted.items():
+            exam = existing.get((str(values["course_id"]), values["content_id"]))
+            provider = values["provider"] or DEFAULT_PROVIDER
+            if exam is None:
+                tally.created += 1
+                plan.to_create.append((edx_id, ProctoredExam(**values), provider))
+                continue
+            self.exams[edx_id] = (exam.id, provider)
+            changed = [k for k, v in values.items() if k != "course_id" and getattr(exam, k) != v]
+            if not changed or self.resume:
+                tally.unchanged += 1
+                continue
+            for name in changed:
+                setattr(exam, name, values[name])
+            tally.updated += 1
+            plan.to_update.append(exam)
+        return plan
+
+    def _write_exams(self, plan):
+        for edx_id, exam, provider in plan.to_create:
+            exam.save()
+            self.exams[edx_id] = (exam.id, provider)
+        if plan.to_update:
+            ProctoredExam.objects.bulk_update(
+                plan.to_update, ["exam_name", "time_limit_mins", "is_proctored", "is_practice_exam",
+                                 "is_active", "provider"],
+            )
 
     # ------------------------------------------------------------ users
 
@@ -403,96 +615,89 @@ class EdxProctoringImporter:
         )
         return {(user, exam): _minutes(value) or 0 for user, exam, value in rows if (user, exam) in pairs}
 
-    def _map_status(self, status, started_at, completed_at):
-        mapped = self.status_map.get(status)
-        if mapped is None:
-            key = str(status)[:64]
+    def _map_status(self, row, started_at, completed_at):
+        status, known = attempt_status(row.status, started_at, completed_at, self.status_map, self.status_overrides)
+        if not known:
+            key = str(row.status)[:64]
             self.unknown_statuses[key] = self.unknown_statuses.get(key, 0) + 1
-            return UNKNOWN_STATUS
-        if status in self.status_overrides:  # the operator's --map-status is taken as said
-            return mapped
-        return agree_with_timestamps(mapped, started_at, completed_at)
+        return status
 
     def _import_attempts(self):
         tally = _Tally("attempts")
-        columns = ("user_id", "proctored_exam_id", "started_at", "completed_at", "attempt_code", "external_id",
-                   "allowed_time_limit_mins", "status", "is_sample_attempt", "modified", "time_remaining_seconds")
         limits = dict(ProctoredExam.objects.values_list("pk", "time_limit_mins"))
-        for rows in self._batches(ATTEMPTS, columns):
+        for batch in self._batches(ATTEMPTS, _columns(AttemptRow)):
+            rows = [AttemptRow._make(row) for row in batch]
             tally.read += len(rows)
-            users = self._users(row[1] for row in rows)
-            codes = {}
-            for row in rows:
-                code = row[5] or f"EDX-PROCTORING-{row[0]}"
-                codes[row[0]] = code
-            existing = {a.attempt_code: a for a in ExamAttempt.objects.filter(attempt_code__in=codes.values())}
-            no_limit = {(row[1], row[2]) for row in rows if row[7] is None}
-            extra = self._extra_minutes(no_limit)
-            to_create, to_update, changes = [], [], []
-            for (edx_id, user_id, exam_id, started, completed, _code, external_id, allowed, status,
-                 sample, modified, remaining) in rows:
-                code = codes[edx_id]
-                if len(code) > 64:
-                    tally.skip("attempt code longer than 64 characters")
-                    continue
-                if exam_id not in self.exams:
-                    tally.skip("exam not imported")
-                    continue
-                if user_id not in users:
-                    tally.skip("learner not found")
-                    continue
-                our_exam_id, _provider = self.exams[exam_id]
-                limit = _minutes(allowed)
-                if limit is None:
-                    limit = unstarted_allowed_minutes(
-                        limits.get(our_exam_id) or 0, extra.get((user_id, exam_id), 0), remaining,
-                        self.exam_due_dates.get(exam_id), self.now,
-                    )
-                started, completed = _aware(started), _aware(completed)
-                values = {
-                    "exam_id": our_exam_id, "user_id": users[user_id], "external_id": (external_id or "")[:255],
-                    "allowed_time_limit_mins": limit, "is_sample_attempt": bool(sample),
-                    "started_at": started, "completed_at": completed,
-                    "status": self._map_status(status, started, completed), "status_changed_at": _aware(modified),
-                }
-                reason = f"Imported from edx-proctoring attempt {edx_id} (status '{str(status)[:40]}')."
-                attempt = existing.get(code)
-                if attempt is None:
-                    tally.created += 1
-                    to_create.append(ExamAttempt(attempt_code=code, **values))
-                    changes.append((code, S.CREATED, values["status"], reason))
-                    continue
-                if self.resume:
-                    tally.unchanged += 1
-                    continue
-                changed = [k for k, v in values.items() if k != "status_changed_at" and getattr(attempt, k) != v]
-                if not changed:
-                    tally.unchanged += 1
-                    continue
-                if "status" in changed:
-                    changes.append((code, attempt.status, values["status"], reason))
-                for name, value in values.items():
-                    setattr(attempt, name, value)
-                tally.updated += 1
-                to_update.append(attempt)
-
-            def write():
-                ExamAttempt.objects.bulk_create(to_create)
-                if to_update:
-                    ExamAttempt.objects.bulk_update(to_update, [
-                        "exam_id", "user_id", "external_id", "allowed_time_limit_mins", "is_sample_attempt",
-                        "started_at", "completed_at", "status", "status_changed_at",
-                    ])
-                ids = dict(ExamAttempt.objects.filter(attempt_code__in=[c[0] for c in changes])
-                           .values_list("attempt_code", "pk"))
-                AttemptStatusChange.objects.bulk_create([
-                    attempts.change_record(ids[code], old, new, source=attempts.Source.HOST, reason=reason)
-                    for code, old, new, reason in changes
-                ])
-
-            self._commit(write)
+            plan = self._plan_attempts(rows, limits, tally)
+            self._commit(lambda: self._write_attempts(plan))
             self.progress("attempts", tally.frozen())
         return tally
+
+    def _plan_attempts(self, rows, limits, tally):
+        users = self._users(row.user_id for row in rows)
+        codes = {row.id: attempt_code_of(row) for row in rows}
+        existing = {a.attempt_code: a for a in ExamAttempt.objects.filter(attempt_code__in=codes.values())}
+        extra = self._extra_minutes(
+            {(row.user_id, row.proctored_exam_id) for row in rows if row.allowed_time_limit_mins is None})
+        plan = _AttemptPlan()
+        for row in rows:
+            code = codes[row.id]
+            if len(code) > 64:
+                tally.skip("attempt code longer than 64 characters")
+                continue
+            if row.proctored_exam_id not in self.exams:
+                tally.skip("exam not imported")
+                continue
+            if row.user_id not in users:
+                tally.skip("learner not found")
+                continue
+            our_exam_id, _provider = self.exams[row.proctored_exam_id]
+            limit = _minutes(row.allowed_time_limit_mins)
+            if limit is None:
+                limit = unstarted_allowed_minutes(
+                    limits.get(our_exam_id) or 0, extra.get((row.user_id, row.proctored_exam_id), 0),
+                    row.time_remaining_seconds, self.exam_due_dates.get(row.proctored_exam_id), self.now,
+                )
+            values = attempt_values(
+                row, exam_id=our_exam_id, user_id=users[row.user_id], allowed_time_limit_mins=limit,
+                status=self._map_status(row, _aware(row.started_at), _aware(row.completed_at)),
+            )
+            attempt = existing.get(code)
+            if attempt is None:
+                tally.created += 1
+                plan.to_create.append(ExamAttempt(attempt_code=code, **values))
+                plan.changes.append(_StatusChange(code, S.CREATED, values["status"], attempt_import_reason(row)))
+                continue
+            if self.resume:
+                tally.unchanged += 1
+                continue
+            changed = [k for k, v in values.items() if k != "status_changed_at" and getattr(attempt, k) != v]
+            if not changed:
+                tally.unchanged += 1
+                continue
+            if "status" in changed:
+                plan.changes.append(_StatusChange(code, attempt.status, values["status"], attempt_import_reason(row)))
+            for name, value in values.items():
+                setattr(attempt, name, value)
+            tally.updated += 1
+            plan.to_update.append(attempt)
+        return plan
+
+    @staticmethod
+    def _write_attempts(plan):
+        ExamAttempt.objects.bulk_create(plan.to_create)
+        if plan.to_update:
+            ExamAttempt.objects.bulk_update(plan.to_update, [
+                "exam_id", "user_id", "external_id", "allowed_time_limit_mins", "is_sample_attempt",
+                "started_at", "completed_at", "status", "status_changed_at",
+            ])
+        ids = dict(ExamAttempt.objects.filter(attempt_code__in=[c.attempt_code for c in plan.changes])
+                   .values_list("attempt_code", "pk"))
+        AttemptStatusChange.objects.bulk_create([
+            attempts.change_record(ids[c.attempt_code], c.from_status, c.to_status, source=attempts.Source.HOST,
+                                   reason=c.reason)
+            for c in plan.changes
+        ])
 
     # ------------------------------------------------------------ reviews and comments
 
@@ -501,138 +706,110 @@ class EdxProctoringImporter:
         users = self._users(user for _code, user, _exam in source_attempts)
         return {code for code, user, exam in source_attempts if exam in self.exams and user in users}
 
-    def _flag_values(self, comments):
-        flags = []
-        for _id, start, stop, comment, status in comments:
-            code = (str(status or "").strip() or "unspecified")[: rules.MAX_RULE_CODE_LENGTH]
-            rule = self.rule_catalog.get(code)
-            flags.append({
-                "rule_code": code, "severity": rule.severity if rule else "", "comment": comment or "",
-                "start_seconds": float(start) if start is not None else None,
-                "stop_seconds": float(stop) if stop is not None else None,
-            })
-        return flags
-
-    @staticmethod
-    def _payload(raw):
-        try:
-            payload = json.loads(raw) if raw else {}
-        except (TypeError, ValueError):
-            payload = {"raw_data": str(raw)}
-        if not isinstance(payload, dict):
-            payload = {"raw_data": payload}
-        payload.pop("videoReviewLink", None)  # edx-proctoring redacts it too; never copy a recording's URL
-        return payload
-
     def _import_reviews(self):
         reviews, flags = _Tally("reviews"), _Tally("review comments")
-        columns = ("attempt_code", "review_status", "raw_data", "reviewed_by_id", "modified", "exam_id")
-        for rows in self._batches(REVIEWS, columns):
+        for batch in self._batches(REVIEWS, _columns(ReviewRow)):
+            rows = [ReviewRow._make(row) for row in batch]
             reviews.read += len(rows)
-            codes = sorted({row[1] for row in rows})
-            attempts = {a.attempt_code: a for a in ExamAttempt.objects.filter(attempt_code__in=codes)}
-            pending = set()
-            if self.dry_run:
-                missing = [c for c in codes if c not in attempts]
-                if missing:
-                    pending = self._would_import(self._fetch(
-                        f"SELECT {self._names('attempt_code', 'user_id', 'proctored_exam_id')} "
-                        f"FROM {self._names(ATTEMPTS)} "
-                        f"WHERE {self._names('attempt_code')} IN ({self._placeholders(missing)})", missing,
-                    ))
-            review_ids = {row[0]: f"{REVIEW_ID_PREFIX}{row[0]}" for row in rows}
-            existing = {
-                r.review_id: r for r in Review.objects.filter(
-                    attempt__in=list(attempts.values()), review_id__in=review_ids.values(),
-                ).prefetch_related(*(() if self.resume else ("flags",)))
-            }
-            comments = {}
-            edx_ids = [row[0] for row in rows]
-            for comment in self._fetch(
-                f"SELECT {self._names('id', 'review_id', 'start_time', 'stop_time', 'comment', 'status')} "
-                f"FROM {self._names(COMMENTS)} "
-                f"WHERE {self._names('review_id')} IN ({self._placeholders(edx_ids)}) "
-                f"ORDER BY {self._names('id')}", edx_ids,
-            ):
-                comments.setdefault(comment[1], []).append((comment[0], *comment[2:]))
-            flags.read += sum(len(c) for c in comments.values())
-            writes = []  # (existing review or None, review values, flag values)
-            for edx_id, code, review_status, raw, reviewer_id, modified, exam_id in rows:
-                attempt = attempts.get(code)
-                n_comments = len(comments.get(edx_id, ()))
-                if attempt is None and code not in pending:
-                    reviews.skip("attempt not imported")
-                    if n_comments:
-                        flags.skip("attempt not imported", n_comments)
-                    continue
-                provider_status = REVIEW_STATUS_MAP.get(str(review_status).strip().lower())
-                if provider_status is None:
-                    reviews.skip("unknown review status")
-                    if n_comments:
-                        flags.skip("unknown review status", n_comments)
-                    continue
-                status = attempt.status if attempt is not None else None
-                outcome = status if status in _OUTCOMES else REVIEW_OUTCOME[provider_status]
-                provider = self.exams.get(exam_id, (None, DEFAULT_PROVIDER))[1] if exam_id else DEFAULT_PROVIDER
-                values = {
-                    "provider": provider, "provider_status": provider_status, "outcome": outcome,
-                    "reviewer": f"LMS user {reviewer_id}" if reviewer_id else "",
-                    "reviewed_at": _aware(modified), "raw_payload": self._payload(raw),
-                }
-                flag_values = self._flag_values(comments.get(edx_id, ()))
-                review = existing.get(review_ids[edx_id])
-                if review is None:
-                    reviews.created += 1
-                    flags.created += len(flag_values)
-                    writes.append((None, attempt, review_ids[edx_id], values, flag_values))
-                    continue
-                if self.resume:
-                    reviews.unchanged += 1
-                    flags.unchanged += len(flag_values)
-                    continue
-                changed = {k for k, v in values.items() if k != "provider" and getattr(review, k) != v}
-                current_flags = [
-                    {k: getattr(f, k) for k in ("rule_code", "severity", "comment", "start_seconds", "stop_seconds")}
-                    for f in sorted(review.flags.all(), key=lambda f: f.id)
-                ]
-                if not changed and current_flags == flag_values:
-                    reviews.unchanged += 1
-                    flags.unchanged += len(flag_values)
-                    continue
-                reviews.updated += 1 if changed else 0
-                reviews.unchanged += 0 if changed else 1
-                flags.updated += len(flag_values) if current_flags != flag_values else 0
-                flags.unchanged += len(flag_values) if current_flags == flag_values else 0
-                writes.append((review, attempt, review_ids[edx_id], values, flag_values))
-
-            def write():
-                # A few statements per batch, whatever its size: new reviews in one insert,
-                # changed ones in one update, their flags replaced in one delete and one insert.
-                new = [Review(attempt=attempt, review_id=review_id, **values)
-                       for review, attempt, review_id, values, _flags in writes if review is None]
-                Review.objects.bulk_create(new)
-                changed = []
-                for review, _attempt, _review_id, values, _flags in writes:
-                    if review is not None:
-                        for name, value in values.items():
-                            if name != "provider":
-                                setattr(review, name, value)
-                        changed.append(review)
-                if changed:
-                    Review.objects.bulk_update(changed, ["provider_status", "outcome", "reviewer", "reviewed_at",
-                                                         "raw_payload"])
-                    ReviewFlag.objects.filter(review__in=changed).delete()
-                ids = dict(Review.objects.filter(review_id__in=[w[2] for w in writes], attempt__in=[
-                    w[1] if w[0] is None else w[0].attempt_id for w in writes
-                ]).values_list("review_id", "pk"))
-                ReviewFlag.objects.bulk_create([
-                    ReviewFlag(review_id=ids[review_id], **flag)
-                    for _review, _attempt, review_id, _values, flag_values in writes for flag in flag_values
-                ])
-
-            self._commit(write)
+            writes = self._plan_reviews(rows, reviews, flags)
+            self._commit(lambda: self._write_reviews(writes))
             self.progress("reviews", reviews.frozen())
         return reviews, flags
+
+    def _comments(self, review_ids):
+        """edx review id -> its comments (``CommentRow``), in id order."""
+        comments = {}
+        for row in self._fetch(
+            f"SELECT {self._names('id', *_columns(CommentRow))} FROM {self._names(COMMENTS)} "
+            f"WHERE {self._names('review_id')} IN ({self._placeholders(review_ids)}) "
+            f"ORDER BY {self._names('id')}", review_ids,
+        ):
+            comment = CommentRow._make(row)
+            comments.setdefault(comment.review_id, []).append(comment)
+        return comments
+
+    def _plan_reviews(self, rows, reviews, flags):
+        codes = sorted({row.attempt_code for row in rows})
+        ours = {a.attempt_code: a for a in ExamAttempt.objects.filter(attempt_code__in=codes)}
+        pending = set()
+        if self.dry_run:
+            missing = [c for c in codes if c not in ours]
+            if missing:
+                pending = self._would_import(self._fetch(
+                    f"SELECT {self._names('attempt_code', 'user_id', 'proctored_exam_id')} "
+                    f"FROM {self._names(ATTEMPTS)} "
+                    f"WHERE {self._names('attempt_code')} IN ({self._placeholders(missing)})", missing,
+                ))
+        existing = {
+            r.review_id: r for r in Review.objects.filter(
+                attempt__in=list(ours.values()), review_id__in=[review_id_of(row) for row in rows],
+            ).prefetch_related(*(() if self.resume else ("flags",)))
+        }
+        comments = self._comments([row.id for row in rows])
+        flags.read += sum(len(c) for c in comments.values())
+        writes = []
+        for row in rows:
+            attempt = ours.get(row.attempt_code)
+            n_comments = len(comments.get(row.id, ()))
+            try:
+                if attempt is None and row.attempt_code not in pending:
+                    raise Skip("attempt not imported")
+                provider = self.exams.get(row.exam_id, (None, DEFAULT_PROVIDER))[1] if row.exam_id else DEFAULT_PROVIDER
+                values = review_values(row, attempt_status_now=attempt.status if attempt is not None else None,
+                                       provider=provider)
+            except Skip as skip:
+                reviews.skip(str(skip))
+                if n_comments:
+                    flags.skip(str(skip), n_comments)
+                continue
+            new_flags = [flag_values(comment, self.rule_catalog) for comment in comments.get(row.id, ())]
+            review = existing.get(review_id_of(row))
+            if review is None:
+                reviews.created += 1
+                flags.created += len(new_flags)
+                writes.append(_ReviewWrite(None, attempt, review_id_of(row), values, new_flags))
+                continue
+            if self.resume:
+                reviews.unchanged += 1
+                flags.unchanged += len(new_flags)
+                continue
+            changed = {k for k, v in values.items() if k != "provider" and getattr(review, k) != v}
+            current_flags = [{k: getattr(f, k) for k in FLAG_FIELDS} for f in sorted(review.flags.all(),
+                                                                                      key=lambda f: f.id)]
+            if not changed and current_flags == new_flags:
+                reviews.unchanged += 1
+                flags.unchanged += len(new_flags)
+                continue
+            reviews.updated += 1 if changed else 0
+            reviews.unchanged += 0 if changed else 1
+            flags.updated += len(new_flags) if current_flags != new_flags else 0
+            flags.unchanged += len(new_flags) if current_flags == new_flags else 0
+            writes.append(_ReviewWrite(review, attempt, review_id_of(row), values, new_flags))
+        return writes
+
+    @staticmethod
+    def _write_reviews(writes):
+        # A few statements per batch, whatever its size: new reviews in one insert,
+        # changed ones in one update, their flags replaced in one delete and one insert.
+        Review.objects.bulk_create([Review(attempt=w.attempt, review_id=w.review_id, **w.values)
+                                    for w in writes if w.review is None])
+        changed = []
+        for w in writes:
+            if w.review is not None:
+                for name, value in w.values.items():
+                    if name != "provider":
+                        setattr(w.review, name, value)
+                changed.append(w.review)
+        if changed:
+            Review.objects.bulk_update(changed, ["provider_status", "outcome", "reviewer", "reviewed_at",
+                                                 "raw_payload"])
+            ReviewFlag.objects.filter(review__in=changed).delete()
+        ids = dict(Review.objects.filter(review_id__in=[w.review_id for w in writes], attempt__in=[
+            w.attempt if w.review is None else w.review.attempt_id for w in writes
+        ]).values_list("review_id", "pk"))
+        ReviewFlag.objects.bulk_create([
+            ReviewFlag(review_id=ids[w.review_id], **flag) for w in writes for flag in w.flags
+        ])
 
 
 def import_edx_proctoring(database="default", **options):
