@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError as _IntegrityError
 from django.db import transaction
-from django.db.models import Count
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F
 from django.utils import timezone
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
@@ -39,6 +40,8 @@ from .permissions import can_view_course_results as _can_view_course_results
 
 AttemptStatus = statuses.AttemptStatus
 
+_log = _logging.getLogger(__name__)
+
 
 # ---------------------------------------------------------------- course keys
 
@@ -60,6 +63,24 @@ def parse_course_id(course_id):
 def can_view_course_results(user, course_id):
     """May ``user`` see the proctoring results (page, API, reports) of this course?"""
     return _can_view_course_results(user, parse_course_id(course_id))
+
+
+def course_display_name(course_id):
+    """
+    The course's display name from the host (``COURSE_DISPLAY_NAME``), or None where it is not known.
+
+    A page heading must not fail with the host's lookup: an error there is logged
+    (course id and error type only) and the page shows the course id alone.
+    """
+    lookup = _app_settings.COURSE_DISPLAY_NAME
+    if lookup is None:
+        return None
+    try:
+        name = lookup(parse_course_id(course_id))
+    except Exception as exc:  # noqa: BLE001 - host code; the page stays up without a name
+        _log.warning("COURSE_DISPLAY_NAME failed for %s: %s", course_id, type(exc).__name__)
+        return None
+    return str(name) if name else None
 
 
 def grant_course_role(user, course_id, role=_CourseRole.Role.STAFF):
@@ -359,6 +380,7 @@ def _report_task_data(task):
         state=task.state, state_label=str(_ReportTask.State(task.state).label),
         rows_done=task.rows_done, rows_total=task.rows_total, message=task.message, created=task.created,
         started_at=task.started_at, finished_at=task.finished_at, duration_seconds=duration,
+        is_active=task.state in _ReportTask.ACTIVE_STATES,
     )
 
 
@@ -367,6 +389,7 @@ def _report_data(report):
         id=report.id, course_id=str(report.course_id), file_name=report.file_name, storage_key=report.storage_key,
         size_bytes=report.size_bytes, row_count=report.row_count, checksum_sha256=report.checksum_sha256,
         created=report.created, requester_id=report.requester_id,
+        requester_username=report.requester.get_username() if report.requester_id else None,
     )
 
 
@@ -449,6 +472,17 @@ def get_report_task(task_id):
         raise ReportTaskNotFound(f"No report task with id {task_id!r}.") from None
 
 
+def list_pending_tasks(course_id):
+    """
+    Pending Tasks as the page shows it, newest first: queued and running tasks, and a recent failure.
+
+    The last task to end stays listed if it failed, until a later one ends or
+    for ``ReportTask.FAILURE_SHOWN_FOR`` (24 hours), see ``ReportTaskQuerySet.pending``.
+    """
+    tasks = _ReportTask.objects.pending(parse_course_id(course_id), timezone.now()).select_related("requester")
+    return [_report_task_data(t) for t in tasks.order_by("-created", "-id")]
+
+
 def list_report_tasks(course_id, *, active_only=True):
     """The course's report tasks, newest first; only queued and running ones unless ``active_only=False``."""
     tasks = _ReportTask.objects.select_related("requester").filter(course_id=parse_course_id(course_id))
@@ -462,6 +496,11 @@ _REPORT_LIST_FIELDS = ("id", "file_name", "storage_key", "size_bytes", "row_coun
                        "requester_id")
 
 
+def _requester_username():
+    """The requester's username, read in the listing's own query (a join, not a query per report)."""
+    return F(f"requester__{get_user_model().USERNAME_FIELD}")
+
+
 def list_reports(course_id, *, limit=None):
     """
     The course's generated reports, newest first, from the Report table (never by listing storage).
@@ -471,7 +510,8 @@ def list_reports(course_id, *, limit=None):
     course key per row was most of the cost of listing 1,000 reports (docs/performance.rst).
     """
     course_key = parse_course_id(course_id)
-    rows = _Report.objects.filter(course_id=course_key).order_by("-created", "-id").values(*_REPORT_LIST_FIELDS)
+    rows = (_Report.objects.filter(course_id=course_key).order_by("-created", "-id")
+            .values(*_REPORT_LIST_FIELDS, requester_username=_requester_username()))
     if limit is not None:
         rows = rows[:limit]
     return [ReportData(course_id=str(course_key), **row) for row in rows]
@@ -484,7 +524,7 @@ def count_reports(course_id):
 
 def get_report(report_id):
     try:
-        return _report_data(_Report.objects.get(pk=report_id))
+        return _report_data(_Report.objects.select_related("requester").get(pk=report_id))
     except (_Report.DoesNotExist, ValueError, TypeError):
         raise ReportNotFound(f"No report with id {report_id!r}.") from None
 

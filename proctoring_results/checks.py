@@ -14,6 +14,7 @@ def check_settings(app_configs=None, **kwargs):
     try:
         app_settings.user_settings  # raises on unknown keys
         permission_check = app_settings.PERMISSION_CHECK
+        display_name = app_settings.COURSE_DISPLAY_NAME
     except ImproperlyConfigured as exc:
         return [Error(str(exc), hint=f"Fix settings.{SETTING_NAME}.", id="proctoring_results.E001")]
     if not callable(permission_check):
@@ -21,6 +22,12 @@ def check_settings(app_configs=None, **kwargs):
             f"{SETTING_NAME}['PERMISSION_CHECK'] is not callable.",
             hint="Give a dotted path to a function (user, course_key) -> bool.",
             id="proctoring_results.E002",
+        ))
+    if display_name is not None and not callable(display_name):
+        errors.append(Error(
+            f"{SETTING_NAME}['COURSE_DISPLAY_NAME'] is not callable.",
+            hint="Give a dotted path to a function (course_key) -> str or None, or leave it unset.",
+            id="proctoring_results.E008",
         ))
     expiry = app_settings.LINK_EXPIRY_SECONDS
     if not isinstance(expiry, int) or not 0 < expiry <= 300:

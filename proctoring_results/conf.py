@@ -25,6 +25,10 @@ DEFAULTS = {
     # Callable ``(user, course_key) -> bool``: may this user see this course's results?
     # An LMS points it at its own course roles (see permissions.py).
     "PERMISSION_CHECK": "proctoring_results.permissions.is_course_staff",
+    # Callable ``(course_key) -> str | None``: the course's display name, shown above its id on
+    # the Data Download page. None shows the id alone; Open edX's plugin settings name the
+    # course overview's display name (``openedx/courses.py``).
+    "COURSE_DISPLAY_NAME": None,
     # Signed download links, and the S3 presigned URLs behind them, live this long.
     "LINK_EXPIRY_SECONDS": 300,
     # Alias in Django's STORAGES for report files; local file system when absent.
@@ -66,7 +70,7 @@ DEFAULTS = {
 }
 
 #: Keys whose values are dotted paths, imported on first use.
-IMPORT_STRINGS = {"PERMISSION_CHECK"}
+IMPORT_STRINGS = {"PERMISSION_CHECK", "COURSE_DISPLAY_NAME"}
 
 
 _NOT_SET = {}

@@ -71,6 +71,7 @@ class ReportTaskData:
     started_at: datetime | None
     finished_at: datetime | None
     duration_seconds: float | None
+    is_active: bool = False  # queued or running (``ReportTask.ACTIVE_STATES``)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class ReportData:
     checksum_sha256: str
     created: datetime
     requester_id: int | None
+    requester_username: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ comments describe what a reviewer saw of them.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -377,6 +378,24 @@ def _active_marker(state):
 class ReportTaskQuerySet(models.QuerySet):
     """Keeps ``active`` in step with ``state`` in bulk writes, as ``ReportTask.save()`` does for one row."""
 
+    def pending(self, course_key, now):
+        """
+        What Pending Tasks shows: the course's queued and running tasks, and its last ended task if it failed.
+
+        A failure stays listed, with its message, until a later task ends (a
+        success replaces it; a later failure takes its place) or for
+        ``ReportTask.FAILURE_SHOWN_FOR`` after it ended, so a course team that
+        reloads the page still learns why no report came.
+        """
+        course_tasks = self.filter(course_id=course_key)
+        last_ended = course_tasks.filter(active__isnull=True).order_by("-created", "-id").values("pk")[:1]
+        since = now - ReportTask.FAILURE_SHOWN_FOR
+        recent = models.Q(finished_at__gte=since) | models.Q(finished_at__isnull=True, created__gte=since)
+        return course_tasks.filter(
+            models.Q(active=True)
+            | (models.Q(pk=models.Subquery(last_ended), state=ReportTask.State.FAILED) & recent)
+        )
+
     def update(self, **kwargs):
         if "state" in kwargs:
             kwargs["active"] = _active_marker(kwargs["state"])
@@ -420,6 +439,9 @@ class ReportTask(models.Model):
         FAILED = "failed", _("Failed")
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    #: How long a failed task stays in Pending Tasks at most (``ReportTaskQuerySet.pending``).
+    FAILURE_SHOWN_FOR = timedelta(hours=24)
 
     course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course reported on."))
     report_type = models.CharField(

@@ -134,6 +134,7 @@ def test_reports_newest_first_with_fresh_links_and_their_expiry(client, instruct
     assert [r["file_name"] for r in data["reports"]] == [newer.file_name, older.file_name]
     first = data["reports"][0]
     assert (first["row_count"], first["size_bytes"]) == (1, newer.size_bytes)
+    assert first["requester"] == "instructor"
     assert first["created"] == "2026-03-02T10:30:00Z"
     assert first["download_url_expires_at"] == "2026-03-02T11:35:00Z"
     assert first["download_url"].startswith("http://testserver/proctoring-results/reports/download/")

@@ -28,6 +28,7 @@ from .factories import COURSE_ID, UserFactory
 LMS = "lms.djangoapp"
 OTHER_COURSE = "course-v1:Other+Course+2026"
 BRIDGE = "proctoring_results.openedx.can_view_exam_results"
+DISPLAY_NAME_HOOK = "proctoring_results.openedx.courses.course_display_name"
 
 
 def lms_settings(**values):
@@ -75,6 +76,7 @@ def test_plugin_settings_fill_in_defaults_for_the_lms():
 
     assert settings.PROCTORING_RESULTS == {
         "PERMISSION_CHECK": BRIDGE, "REPORT_CELERY_QUEUE": "edx.lms.core.high_mem", "CONTENT_SECURITY_POLICY": None,
+        "COURSE_DISPLAY_NAME": DISPLAY_NAME_HOOK,
     }
     storage = settings.STORAGES["proctoring_results"]
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
@@ -89,7 +91,7 @@ def test_plugin_settings_never_replace_an_operators_values():
     own_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"bucket_name": "mine"}}
     settings = lms_settings(
         PROCTORING_RESULTS={"PERMISSION_CHECK": "site.roles.check", "REPORT_CELERY_QUEUE": None,
-                            "LINK_EXPIRY_SECONDS": 120},
+                            "LINK_EXPIRY_SECONDS": 120, "COURSE_DISPLAY_NAME": None},
         STORAGES={"default": {}, "proctoring_results": own_storage},
         GRADES_DOWNLOAD={"STORAGE_TYPE": "s3", "BUCKET": "lms-reports"},
         GRADES_DOWNLOAD_ROUTING_KEY="edx.lms.core.high_mem",
@@ -100,7 +102,7 @@ def test_plugin_settings_never_replace_an_operators_values():
 
     assert settings.PROCTORING_RESULTS == {
         "PERMISSION_CHECK": "site.roles.check", "REPORT_CELERY_QUEUE": None, "LINK_EXPIRY_SECONDS": 120,
-        "CONTENT_SECURITY_POLICY": None,
+        "CONTENT_SECURITY_POLICY": None, "COURSE_DISPLAY_NAME": None,
     }
     assert settings.STORAGES["proctoring_results"] is own_storage
 
@@ -238,3 +240,54 @@ def test_inside_the_lms_an_unset_permission_check_is_a_warning(lms):
     assert "proctoring_results.W101" in found
     assert "instead of the LMS's course roles" in found["proctoring_results.W101"].msg
 
+
+
+# ---------------------------------------------------------------- the course's display name
+
+@pytest.fixture
+def course_overviews(monkeypatch):
+    """
+    Install a stand-in for edx-platform's ``course_overviews.api`` (what the hook imports lazily).
+
+    Like the real ``get_course_overview_or_none``: the overview, or None for a course the LMS does not know.
+    """
+    overviews = {}
+    api_module = types.ModuleType("openedx.core.djangoapps.content.course_overviews.api")
+    api_module.get_course_overview_or_none = lambda course_key: overviews.get(str(course_key))
+    parts = api_module.__name__.split(".")
+    for depth in range(1, len(parts)):
+        monkeypatch.setitem(sys.modules, ".".join(parts[:depth]), types.ModuleType(".".join(parts[:depth])))
+    monkeypatch.setitem(sys.modules, api_module.__name__, api_module)
+    return overviews
+
+
+@pytest.mark.django_db
+def test_inside_the_lms_the_page_names_the_course_above_its_id(client, instructor, course_overviews):
+    course_overviews[COURSE_ID] = types.SimpleNamespace(display_name="Proctoring & Integrity 101")
+    client.force_login(instructor)
+    with override_settings(PROCTORING_RESULTS={"COURSE_DISPLAY_NAME": DISPLAY_NAME_HOOK}):
+        page = client.get(reverse("proctoring_results:data_download", args=[COURSE_ID])).content.decode()
+        unknown = client.get(reverse("proctoring_results:data_download", args=[OTHER_COURSE]))
+
+    name = '<p class="pr-course-name">Proctoring &amp; Integrity 101</p>'
+    assert name in page
+    assert page.index(name) < page.index(f'<p class="pr-course-id">{COURSE_ID}</p>')
+    assert "<title>Data Download · Proctoring &amp; Integrity 101</title>" in page
+    assert unknown.status_code == 403  # not on that course's team; the lookup never decides access
+
+
+@pytest.mark.django_db
+def test_a_course_the_lms_does_not_know_shows_its_id_alone(client, instructor, course_overviews):
+    client.force_login(instructor)
+    with override_settings(PROCTORING_RESULTS={"COURSE_DISPLAY_NAME": DISPLAY_NAME_HOOK}):
+        page = client.get(reverse("proctoring_results:data_download", args=[COURSE_ID])).content.decode()
+
+    assert 'class="pr-course-name"' not in page
+    assert f'<p class="pr-course-id">{COURSE_ID}</p>' in page
+
+
+def test_outside_the_lms_the_display_name_hook_answers_none():
+    from proctoring_results.openedx.courses import course_display_name
+
+    assert course_display_name(CourseKey.from_string(COURSE_ID)) is None
+    assert "openedx.core" not in sys.modules

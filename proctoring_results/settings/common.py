@@ -14,6 +14,9 @@ from pathlib import Path
 #: The permission bridge this app uses inside an Open edX LMS (``openedx/permissions.py``).
 OPENEDX_PERMISSION_CHECK = "proctoring_results.openedx.can_view_exam_results"
 
+#: The course overview's display name, for the page's heading (``openedx/courses.py``).
+OPENEDX_COURSE_DISPLAY_NAME = "proctoring_results.openedx.courses.course_display_name"
+
 #: Filter type -> this app's step for it (the constants of ``openedx/filters.py``, spelt out
 #: here so that reading the settings imports nothing).
 FILTER_STEPS = {
@@ -62,6 +65,7 @@ def plugin_settings(settings):
     else:
         values = dict(values)
     values.setdefault("PERMISSION_CHECK", OPENEDX_PERMISSION_CHECK)
+    values.setdefault("COURSE_DISPLAY_NAME", OPENEDX_COURSE_DISPLAY_NAME)
     # The LMS sends its own report tasks (grade reports and friends) to this queue,
     # served by its high-memory workers; ours stream and need little, but operators
     # already run and watch that queue.

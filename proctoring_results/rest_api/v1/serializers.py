@@ -407,6 +407,9 @@ class ReportSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
     size_bytes = serializers.IntegerField()
     row_count = serializers.IntegerField()
+    requester = serializers.CharField(
+        source="requester_username", allow_null=True, help_text="Username of who asked for the report; null if gone.",
+    )
     download_url = serializers.SerializerMethodField(
         help_text="Signed link for the caller; expires after link_expiry_seconds.",
     )
