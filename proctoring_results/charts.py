@@ -6,6 +6,7 @@ JavaScript to show it; the SVG carries a text description (``<title>`` and
 ``<desc>``) and the page shows the same numbers in a table for screen readers.
 """
 
+import unicodedata
 from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
@@ -89,12 +90,47 @@ _BAR_H = 20
 _LEGEND_H = 34
 
 
+_LINE_H = 16
+#: An exam name wraps at about this many average characters (the label column holds ~30 at 13px).
+_LABEL_CHARS = 28
+
+
 def _num(value):
     return f"{value:.1f}"
 
 
-def _truncate(text, limit=32):
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _char_width(char):
+    """A character's width in average Latin characters: CJK and full-width count 2, capitals a little more."""
+    if unicodedata.east_asian_width(char) in ("W", "F"):
+        return 2.0
+    return 1.25 if char.isupper() else 1.0
+
+
+def _wrap(text, width=_LABEL_CHARS):
+    """
+    An exam name in lines that fit the label column, breaking at spaces (inside a word if it must).
+
+    The SVG cannot wrap text itself; the row grows with the lines, so every
+    name is shown in full (it is also the label's tooltip, and in the table).
+    """
+    lines, line, used = [], "", 0.0
+    for word in text.split():
+        word_w = sum(_char_width(c) for c in word)
+        gap = 1.0 if line else 0.0
+        if line and used + gap + word_w <= width:
+            line, used = f"{line} {word}", used + gap + word_w
+            continue
+        if line:
+            lines.append(line)
+        line, used = "", 0.0
+        for char in word:  # a word wider than the column is cut where it must be
+            if used + _char_width(char) > width:
+                lines.append(line)
+                line, used = "", 0.0
+            line, used = line + char, used + _char_width(char)
+    if line:
+        lines.append(line)
+    return lines or [""]
 
 
 def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
@@ -106,7 +142,10 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
     """
     title = _("Exam attempts by status")
     description = describe(rows)
-    height = _LEGEND_H + max(len(rows), 1) * _ROW_H + 6
+    names = [row.exam_name + (" " + _("(practice)") if row.is_practice_exam else "") for row in rows]
+    labels = [_wrap(name) for name in names]
+    row_heights = [max(_ROW_H, len(lines) * _LINE_H + 10) for lines in labels]
+    height = _LEGEND_H + (sum(row_heights) if rows else _ROW_H) + 6
     largest = max((row.total for row in rows), default=0) or 1
     parts = []
 
@@ -123,9 +162,9 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
     if not rows:
         parts.append(format_html('<text x="0" y="{}">{}</text>', _LEGEND_H + 20, description))
 
-    for index, row in enumerate(rows):
-        y = _LEGEND_H + index * _ROW_H
-        name = row.exam_name + (" " + _("(practice)") if row.is_practice_exam else "")
+    y = _LEGEND_H
+    for row, name, lines, row_h in zip(rows, names, labels, row_heights):
+        bar_y = y + (row_h - _ROW_H) / 2  # the bar sits level with the middle of the name
         segments = []
         offset = _LABEL_W
         for group, n in row.counts:
@@ -137,20 +176,24 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
             if width >= 8 * len(str(n)) + 6:
                 label = format_html(
                     '<text x="{}" y="{}" fill="{}" text-anchor="middle" aria-hidden="true">{}</text>',
-                    _num(offset + width / 2), y + 15, group.text_color, n,
+                    _num(offset + width / 2), _num(bar_y + 15), group.text_color, n,
                 )
             segments.append(format_html(
-                '<g class="pr-chart-segment pr-chart-{}"><title>{}</title>'
+                '<g class="pr-chart-segment pr-chart-{}" data-count="{}"><title>{}</title>'
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>{}</g>',
-                group.key, tooltip, _num(offset), y + 1, _num(width), _BAR_H, group.color, label,
+                group.key, n, tooltip, _num(offset), _num(bar_y + 1), _num(width), _BAR_H, group.color, label,
             ))
             offset += width
+        first_line_y = y + (row_h - len(lines) * _LINE_H) / 2 + 12
         parts.append(format_html(
-            '<g class="pr-chart-row"><text x="0" y="{}"><title>{}</title>{}</text>{}'
+            '<g class="pr-chart-row"><text class="pr-chart-label" x="0" y="{}"><title>{}</title>{}</text>{}'
             '<text x="{}" y="{}" aria-hidden="true">{}</text></g>',
-            y + 15, name, _truncate(name), mark_safe("".join(segments)),
-            _LABEL_W + _BAR_W + 8, y + 15, row.total,
+            _num(first_line_y), name,
+            format_html_join("", '<tspan x="0" dy="{}">{}</tspan>',
+                             ((0 if i == 0 else _LINE_H, line) for i, line in enumerate(lines))),
+            mark_safe("".join(segments)), _LABEL_W + _BAR_W + 8, _num(bar_y + 15), row.total,
         ))
+        y += row_h
 
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" id="{id}" class="pr-status-chart" role="img" '

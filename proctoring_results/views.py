@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework.views import APIView
 
-from . import api, charts, storage
+from . import api, charts, formats, storage
 from .conf import app_settings
 from .exceptions import InvalidCourseId, ProctoringResultsError, ReportLinkExpired, ReportLinkInvalid
 
@@ -55,32 +55,52 @@ def _download_url_around_token(request):
     return parts
 
 
-def _message_page(request, status, title, message, course_id=None):
-    """A small page that says what went wrong and where to go next."""
+def _message_page(request, status, title, message, course_id=None, new_link_hint=False):
+    """A small page that says what went wrong and where to go next (``new_link_hint``: get a new link there)."""
     return render(request, "proctoring_results/message.html", {
-        "title": title, "message": message, "course_id": course_id,
+        "title": title, "message": message, "course_id": course_id, "new_link_hint": new_link_hint,
     }, status=status)
 
 
 def _dashboard_strings():
     """Translated strings the page's script shows (no JavaScript i18n build: the server translates)."""
     return {
-        "noTasks": _("No tasks currently running."),
-        "noReports": _("No reports have been generated for this course yet."),
         "expired": _("(link expired; getting a new one…)"),
-        "rows": _("%(done)s / %(total)s rows"),
-        "rowsUnknown": _("%(done)s rows"),
-        "seconds": _("%(n)s s"),
-        "minutes": _("%(m)s min %(s)s s"),
         "requestFailed": _("The request failed (HTTP %(status)s). Please try again."),
         "networkError": _("The server could not be reached. Retrying…"),
         "reportReady": _("A new report is ready: %(name)s"),
         "taskFailed": _("The report could not be created: %(message)s"),
-        "more": _("Showing the %(shown)s newest of %(total)s reports."),
-        "bytes": _("%(n)s bytes"),
-        "kilobytes": _("%(n)s KB"),
-        "megabytes": _("%(n)s MB"),
     }
+
+
+def _course_for_page(request, course_id):
+    """``(course_key, None)`` when the user may see the course's page, else ``(None, the refusal page)``."""
+    try:
+        course_key = api.parse_course_id(course_id)
+    except InvalidCourseId as exc:
+        return None, _message_page(request, 404, _("Course not found"), str(exc))
+    if not api.can_view_course_results(request.user, course_key):
+        return None, _message_page(
+            request, 403, _("Permission denied"),
+            _("Only the course team can see this course's proctored exam results."),
+        )
+    return course_key, None
+
+
+def _tasks_context(course_key):
+    """What ``_pending_tasks.html`` renders: active tasks and a recent failure (``api.list_pending_tasks``)."""
+    tasks = api.list_pending_tasks(course_key)
+    return {"tasks": tasks, "tasks_active": any(task.is_active for task in tasks)}
+
+
+def _reports_context(request, course_key):
+    """What ``_report_list.html`` renders: the newest reports, each with a link signed just now."""
+    reports = []
+    for report in api.list_reports(course_key, limit=PAGE_REPORT_LIMIT):
+        url, expires_at = report_download_link(request, report)
+        reports.append({"report": report, "url": url, "expires_at": expires_at})
+    total = api.count_reports(course_key) if len(reports) == PAGE_REPORT_LIMIT else len(reports)
+    return {"reports": reports, "reports_total": total}
 
 
 @require_safe
@@ -88,37 +108,28 @@ def data_download(request, course_id):
     """The Data Download page: Generate button, reports (newest first), Pending Tasks, and the status chart."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    try:
-        course_key = api.parse_course_id(course_id)
-    except InvalidCourseId as exc:
-        return _message_page(request, 404, _("Course not found"), str(exc))
-    if not api.can_view_course_results(request.user, course_key):
-        return _message_page(
-            request, 403, _("Permission denied"),
-            _("Only the course team can see this course's proctored exam results."),
-        )
+    course_key, refusal = _course_for_page(request, course_id)
+    if refusal:
+        return refusal
     return render(request, "proctoring_results/data_download.html", dashboard_context(request, course_key))
 
 
 def dashboard_context(request, course_key):
     """What the dashboard (page or fragment) shows for a course the user may see."""
-    reports = api.list_reports(course_key, limit=PAGE_REPORT_LIMIT)
-    report_rows = []
-    for report in reports:
-        url, expires_at = report_download_link(request, report)
-        report_rows.append({"report": report, "url": url, "expires_at": expires_at})
     chart_rows = charts.group_counts(api.course_status_counts(course_key))
     return {
         "course_id": str(course_key),
-        "reports": report_rows,
-        "reports_total": api.count_reports(course_key) if len(report_rows) == PAGE_REPORT_LIMIT else len(report_rows),
-        "tasks": api.list_report_tasks(course_key, active_only=True),
+        "course_name": api.course_display_name(course_key),
+        **_reports_context(request, course_key),
+        **_tasks_context(course_key),
         "chart_svg": charts.status_chart_svg(chart_rows),
         "chart_rows": chart_rows,
         "chart_groups": charts.GROUPS,
         "link_expiry_seconds": app_settings.LINK_EXPIRY_SECONDS,
         "tasks_url": reverse("proctoring_results:v1-report-tasks", args=[str(course_key)]),
         "reports_url": reverse("proctoring_results:v1-reports", args=[str(course_key)]),
+        "tasks_part_url": reverse("proctoring_results:data_download_tasks", args=[str(course_key)]),
+        "reports_part_url": reverse("proctoring_results:data_download_reports", args=[str(course_key)]),
         "strings": _dashboard_strings(),
         "generate_message": GENERATE_MESSAGE,
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
@@ -135,6 +146,29 @@ def render_dashboard_fragment(request, course_key):
     context = dashboard_context(request, course_key)
     context["embedded"] = True
     return render_to_string("proctoring_results/_data_download_fragment.html", context, request=request)
+
+
+def _part(request, course_id, template, build_context):
+    """One live part of the page, rendered alone for the page's script; never a login page (403 instead)."""
+    if not request.user.is_authenticated:
+        return _message_page(request, 403, _("Permission denied"), _("Sign in to see this course's reports."))
+    course_key, refusal = _course_for_page(request, course_id)
+    if refusal:
+        return refusal
+    return render(request, template, build_context(course_key))
+
+
+@require_safe
+def data_download_tasks(request, course_id):
+    """Pending Tasks as HTML, polled by the page's script (``_pending_tasks.html``)."""
+    return _part(request, course_id, "proctoring_results/_pending_tasks.html", _tasks_context)
+
+
+@require_safe
+def data_download_reports(request, course_id):
+    """The report list with freshly signed links, as HTML, fetched by the page's script (``_report_list.html``)."""
+    return _part(request, course_id, "proctoring_results/_report_list.html",
+                 lambda course_key: _reports_context(request, course_key))
 
 
 class ReportDownloadView(APIView):
@@ -158,45 +192,57 @@ class ReportDownloadView(APIView):
         try:
             link = storage.read_report_link(token)
         except ReportLinkExpired as exc:
+            report, on_team = self._report_of(request, exc.report_id)
+            if on_team is False:
+                return self._not_on_team(request)
             return _message_page(
                 request, 410, _("This link has expired"),
-                _("Report links expire within %(n)s seconds. Return to the Data Download page to get a new link.")
-                % {"n": app_settings.LINK_EXPIRY_SECONDS},
-                course_id=self._visible_course(request, exc.report_id),
+                _("Report links expire within %(lifetime)s. Return to the Data Download page to get a new link.")
+                % {"lifetime": formats.link_lifetime()},
+                course_id=report.course_id if report else None, new_link_hint=True,
             )
         except ReportLinkInvalid:
             return self._refused(request)
+        report, on_team = self._report_of(request, link.report_id)
+        if on_team is False:
+            return self._not_on_team(request)
         if link.user_id != request.user.pk:
-            return self._refused(request, self._visible_course(request, link.report_id))
-        try:
-            report = api.get_report(link.report_id)
-        except (LookupError, ProctoringResultsError):
+            return self._refused(request, report.course_id if report else None)
+        if report is None:
             return _message_page(
                 request, 404, _("Report not found"),
                 _("This report no longer exists. Return to the Data Download page for the current reports."),
             )
-        if not api.can_view_course_results(request.user, report.course_id):
-            return self._refused(request)
         return self._serve(request, report, link)
 
     @staticmethod
-    def _visible_course(request, report_id):
-        """The report's course id, only if the caller may see it (so an error page can link back)."""
+    def _report_of(request, report_id):
+        """The linked report and whether the caller is on its course team; ``(None, None)`` if it is gone."""
         if report_id is None:
-            return None
+            return None, None
         try:
             report = api.get_report(report_id)
         except (LookupError, ProctoringResultsError):
-            return None
-        return report.course_id if api.can_view_course_results(request.user, report.course_id) else None
+            return None, None
+        return report, api.can_view_course_results(request.user, report.course_id)
 
     @staticmethod
     def _refused(request, course_id=None):
+        """A link that is not this course-team member's (altered, or made for someone else): get your own."""
         return _message_page(
             request, 403, _("This link cannot be used"),
             _("This download link is not valid for your account. Return to the Data Download page of your "
               "course and click the report's link there to get a new one."),
-            course_id=course_id,
+            course_id=course_id, new_link_hint=True,
+        )
+
+    @staticmethod
+    def _not_on_team(request):
+        """A learner (or anyone off the course team) followed a link: no advice that could not work for them."""
+        return _message_page(
+            request, 403, _("Only the course team can download these reports"),
+            _("These reports hold the proctoring results of a course's learners, so only the course team can "
+              "download them. If you think you should have access, ask the course team."),
         )
 
     def _serve(self, request, report, link):

@@ -158,11 +158,12 @@ def test_instructor_generates_watches_and_downloads_the_report(browser, live_ser
     page.context.close()
     worker.stop()
 
-    # A learner is refused: the page, and the instructor's link.
+    # A learner is refused: the page, and the instructor's link, with words that fit a learner.
     learner_page = sign_in_refused(browser, live_server, "learner")
     response = learner_page.goto(link_url)
     assert response.status == 403
-    expect(learner_page.get_by_text("not valid for your account")).to_be_visible()
+    expect(learner_page.get_by_role("heading", name="Only the course team can download these reports")).to_be_visible()
+    expect(learner_page.get_by_text("new link")).to_have_count(0)
     learner_page.context.close()
 
 
@@ -245,4 +246,11 @@ def test_a_failed_task_leaves_pending_tasks_and_the_page_says_why(browser, live_
     expect(page.locator("#pr-status")).to_have_text(
         "The report could not be created: The report could not be stored. Try again later.")
     expect(page.locator("#pr-reports a")).to_have_count(0)
+    # The failure stays in Pending Tasks, with its message, after a reload too (until the next success or a day).
+    for reloaded in (False, True):
+        if reloaded:
+            page.reload()
+        expect(row.locator("td").nth(3)).to_have_text("Failed")
+        expect(row.locator("td.pr-task-message")).to_have_text("The report could not be stored. Try again later.")
+        expect(row.locator("progress")).to_have_count(0)
     page.context.close()

@@ -11,6 +11,8 @@ What each kind of endpoint must answer:
 
 - page: anonymous (and inactive) → the login page; learner, staff of another
   course → 403; course staff, instructor, global staff → the page;
+- page part (the HTML the page's script fetches): as a page, but anonymous → 403,
+  never a login page the script would show in place of the part;
 - REST: anonymous (and inactive) → 401/403; learner, staff of another course → 403;
 - provider callback: 401 without a valid signature, whoever is signed in;
 - download view: 403 (or 410) unless the link was made for the caller and the
@@ -38,7 +40,7 @@ from .conftest import NOT_SIGNED_IN, PRIVILEGED, ROLES, client_for
 pytestmark = pytest.mark.django_db
 
 APP_NAMESPACE = "proctoring_results"
-PAGE, REST, CALLBACK, DOWNLOAD, PUBLIC = "page", "rest", "callback", "download", "public"
+PAGE, PART, REST, CALLBACK, DOWNLOAD, PUBLIC = "page", "part", "rest", "callback", "download", "public"
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -55,6 +57,8 @@ class Endpoint:
 
 EXPECTATIONS = {
     "proctoring_results:data_download": Endpoint(PAGE, {"GET": 200}, {"course_id": "course_id"}),
+    "proctoring_results:data_download_tasks": Endpoint(PART, {"GET": 200}, {"course_id": "course_id"}),
+    "proctoring_results:data_download_reports": Endpoint(PART, {"GET": 200}, {"course_id": "course_id"}),
     "proctoring_results:report_download": Endpoint(DOWNLOAD, {"GET": 200}, {"token": "token"}),
     "proctoring_results:v1-reviews": Endpoint(CALLBACK, {"POST": None}),
     "proctoring_results:v1-attempt-decision": Endpoint(
@@ -276,7 +280,8 @@ def test_revoked_role_closes_every_endpoint(course):
     from proctoring_results import api
 
     api.revoke_course_roles(instructor, course.course_id)
-    for key in ("proctoring_results:data_download", "proctoring_results:v1-reports",
+    for key in ("proctoring_results:data_download", "proctoring_results:data_download_tasks",
+                "proctoring_results:data_download_reports", "proctoring_results:v1-reports",
                 "proctoring_results:v1-report-tasks", "proctoring_results:v1-status-counts",
                 "proctoring_results:v1-attempt-reviews"):
         kwargs = {name: _resolve(course, path) for name, path in EXPECTATIONS[key].kwargs.items()}

@@ -174,7 +174,8 @@ def test_ci_runs_pip_audit_and_the_deploy_check():
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
-    """No Content-Security-Policy violation while the page loads and its script polls the API."""
+    """No Content-Security-Policy violation while the page loads and its script polls Pending Tasks."""
+    TASKS_PART = reverse("proctoring_results:data_download_tasks", args=[COURSE_ID])
     from proctoring_results import api
 
     from ..factories import UserFactory
@@ -193,7 +194,7 @@ def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
     console = []
     page.on("console", lambda msg: console.append(msg.text))
     polled = []
-    page.on("request", lambda request: polled.append(request.url) if "/report-tasks/" in request.url else None)
+    page.on("request", lambda request: polled.append(request.url) if TASKS_PART in request.url else None)
     page.goto(f"{live_server.url}{reverse('proctoring_results:data_download', args=[COURSE_ID])}")
     page.fill("input[name=username]", "csp-instructor")
     page.fill("input[name=password]", "password")
@@ -201,7 +202,7 @@ def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
     page.wait_for_selector("text=Generate Proctored Exam Results Report")
     page.wait_for_function("() => true")
     page.wait_for_timeout(500)
-    page.wait_for_event("request", lambda r: "/report-tasks/" in r.url, timeout=20_000) if not polled else None
+    page.wait_for_event("request", lambda r: TASKS_PART in r.url, timeout=20_000) if not polled else None
     violations = page.evaluate("window.__cspViolations")
     assert violations == [], violations
     assert not [m for m in console if "Content Security Policy" in m], console

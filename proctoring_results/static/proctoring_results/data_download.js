@@ -1,22 +1,39 @@
 /*
  * The Data Download page, live: the Generate button, Pending Tasks polled
- * while tasks run, and report links that are refreshed before they expire.
+ * while tasks run, and report links that are fetched again before they expire.
  *
- * Plain JavaScript, no build step, no dependencies. Every string shown comes
- * translated from the server (the "pr-strings" JSON script element), and every
- * value from the API is inserted as text, never as HTML.
+ * The two live parts (Pending Tasks, the report list) are rendered by the
+ * server only: the script fetches each part as HTML from its URL
+ * (data-tasks-part-url, data-reports-part-url, the same templates as the
+ * first render) and swaps it in, so every time, duration, size and word on
+ * the page is formatted once, in Python. Generate posts to the REST API.
+ *
+ * Plain JavaScript, no build step, no dependencies, no global names. It works
+ * only inside its root element (#pr-dashboard), so a host page such as the
+ * LMS's instructor dashboard can embed it; the CSRF token is read from that
+ * element (or, failing that, from the host's CSRF cookie). Strings it shows itself come translated from the server (the
+ * "pr-strings" JSON script element).
  */
 (function () {
   "use strict";
 
   var root = document.getElementById("pr-dashboard");
-  if (!root || !window.fetch) {
+  if (!root || !window.fetch || !window.DOMParser) {
     return; // the server-rendered page still works: reload to see the state
   }
 
-  var strings = JSON.parse(document.getElementById("pr-strings").textContent);
+  function find(selector) {
+    return root.querySelector(selector);
+  }
+
+  function findAll(selector) {
+    return Array.prototype.slice.call(root.querySelectorAll(selector));
+  }
+
+  var strings = JSON.parse(find("#pr-strings").textContent);
   var tasksUrl = root.dataset.tasksUrl;
-  var reportsUrl = root.dataset.reportsUrl;
+  var tasksPart = find("#pr-tasks-part");
+  var reportsPart = find("#pr-reports-part");
   var expiryMs = Number(root.dataset.linkExpirySeconds) * 1000;
   var pollActiveMs = Number(root.dataset.pollActiveMs) || 2000;
   var pollIdleMs = Number(root.dataset.pollIdleMs) || 15000;
@@ -25,19 +42,15 @@
   // A link counts as expired this long before its end, so a click never races the server.
   var expiryMarginMs = Math.min(5000, expiryMs / 10);
 
-  var button = document.getElementById("pr-generate");
-  var statusRegion = document.getElementById("pr-status");
-  var reportsList = document.getElementById("pr-reports");
-  var tasksTable = document.getElementById("pr-tasks");
-  var tasksBody = document.getElementById("pr-tasks-body");
-  var noTasks = document.getElementById("pr-no-tasks");
-  var csrfInput = root.querySelector("input[name=csrfmiddlewaretoken]");
+  var button = find("#pr-generate");
+  var statusRegion = find("#pr-status");
+  var csrfInput = find("input[name=csrfmiddlewaretoken]");
 
   // Links on the first render were signed while the server built this page,
   // which began after the browser sent the request: navigation start is a safe bound.
   var linksDeadline = (window.performance && performance.timeOrigin ? performance.timeOrigin : Date.now()) + expiryMs;
-  var activeTaskIds = currentTaskIds();
-  var knownReportIds = currentReportIds();
+  var activeTaskIds = taskIds(true);
+  var knownReportIds = reportIds();
   var tasksTimer = null;
   var reportsTimer = null;
 
@@ -51,27 +64,21 @@
     statusRegion.textContent = text;
   }
 
-  function el(tag, text, attrs) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
-    Object.keys(attrs || {}).forEach(function (key) {
-      node.setAttribute(key, attrs[key]);
-    });
-    return node;
+  function taskRows() {
+    return findAll("#pr-tasks-body tr[data-task-id]");
   }
 
-  function currentTaskIds() {
-    return Array.prototype.map.call(tasksBody.querySelectorAll("tr[data-task-id]"), function (row) {
-      return row.dataset.taskId;
-    });
+  function isActive(row) {
+    return row.dataset.state === "queued" || row.dataset.state === "running";
   }
 
-  function currentReportIds() {
-    return Array.prototype.map.call(reportsList.querySelectorAll("li[data-report-id]"), function (item) {
-      return item.dataset.reportId;
-    });
+  function taskIds(activeOnly) {
+    return taskRows().filter(function (row) { return !activeOnly || isActive(row); })
+      .map(function (row) { return row.dataset.taskId; });
+  }
+
+  function reportIds() {
+    return findAll("#pr-reports li[data-report-id]").map(function (item) { return item.dataset.reportId; });
   }
 
   // The page's CSRF token: the form field rendered with the page, else the cookie the host
@@ -87,18 +94,17 @@
     return match ? decodeURIComponent(match.slice(name.length + 1)) : "";
   }
 
-  function request(method, url, body) {
-    var headers = { Accept: "application/json" };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRFToken"] = csrfToken();
-    }
+  function postJson(url, body) {
     return fetch(url, {
-      method: method,
-      headers: headers,
+      method: "POST",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": csrfToken(),
+      },
       credentials: "same-origin",
       cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         return { status: response.status, data: data };
@@ -106,143 +112,63 @@
     });
   }
 
-  // ------------------------------------------------------------ durations, sizes, dates
-
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined) {
-      return "—";
-    }
-    var s = Math.max(0, Math.round(seconds));
-    if (s < 60) {
-      return fmt(strings.seconds, { n: s });
-    }
-    return fmt(strings.minutes, { m: Math.floor(s / 60), s: s % 60 });
-  }
-
-  function size(bytes) {
-    if (bytes < 1024) {
-      return fmt(strings.bytes, { n: bytes });
-    }
-    if (bytes < 1024 * 1024) {
-      return fmt(strings.kilobytes, { n: (bytes / 1024).toFixed(1) });
-    }
-    return fmt(strings.megabytes, { n: (bytes / 1024 / 1024).toFixed(1) });
-  }
-
-  function localTime(iso) {
-    var date = new Date(iso);
-    return isNaN(date.getTime()) ? iso : date.toLocaleString();
+  // Fetch a part's HTML from the server and put it in place of the part's content.
+  function reloadPart(container) {
+    return fetch(container.dataset.partUrl, {
+      headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store",
+    }).then(function (response) {
+      if (response.status !== 200) {
+        throw new Error(fmt(strings.requestFailed, { status: response.status }));
+      }
+      return response.text();
+    }).then(function (html) {
+      var parsed = new DOMParser().parseFromString(html, "text/html");
+      container.replaceChildren.apply(container, Array.prototype.slice.call(parsed.body.childNodes));
+    });
   }
 
   // ------------------------------------------------------------ Pending Tasks
 
-  function renderTasks(tasks) {
-    var rows = tasks.map(function (task) {
-      var row = el("tr", null, { "data-task-id": task.id, "data-state": task.state });
-      row.appendChild(el("td", task.report_type_label));
-      row.appendChild(el("td", task.requester || "—"));
-      var submitted = el("td");
-      submitted.appendChild(el("time", localTime(task.created), { datetime: task.created }));
-      row.appendChild(submitted);
-      row.appendChild(el("td", task.state_label));
-      row.appendChild(el("td", duration(task.duration_seconds)));
-      var progressCell = el("td", null, { class: "pr-progress-cell" });
-      var bar = el("progress");
-      var label;
-      if (task.rows_total) {
-        bar.max = task.rows_total;
-        bar.value = task.rows_done;
-        label = fmt(strings.rows, { done: task.rows_done, total: task.rows_total });
-      } else {
-        label = fmt(strings.rowsUnknown, { done: task.rows_done });
-      }
-      bar.setAttribute("aria-label", label);
-      progressCell.appendChild(bar);
-      progressCell.appendChild(el("span", label));
-      row.appendChild(progressCell);
-      row.appendChild(el("td", task.message));
-      return row;
-    });
-    tasksBody.replaceChildren.apply(tasksBody, rows);
-    tasksTable.hidden = tasks.length === 0;
-    noTasks.hidden = tasks.length !== 0;
-  }
-
   function pollTasks() {
     clearTimeout(tasksTimer);
-    return request("GET", tasksUrl).then(function (result) {
-      if (result.status !== 200) {
-        throw new Error(fmt(strings.requestFailed, { status: result.status }));
-      }
-      var tasks = result.data.tasks || [];
-      var ids = tasks.map(function (task) { return String(task.id); });
-      var finished = activeTaskIds.filter(function (id) { return ids.indexOf(id) === -1; });
-      activeTaskIds = ids;
-      renderTasks(tasks);
+    return reloadPart(tasksPart).then(function () {
+      var active = taskIds(true);
+      var finished = activeTaskIds.filter(function (id) { return active.indexOf(id) === -1; });
+      activeTaskIds = active;
       if (finished.length) {
+        announceFailures(finished);
         refreshReports(true);
-        reportFailures(finished);
       }
-      tasksTimer = setTimeout(pollTasks, tasks.length ? pollActiveMs : pollIdleMs);
+      tasksTimer = setTimeout(pollTasks, active.length ? pollActiveMs : pollIdleMs);
     }).catch(function () {
       tasksTimer = setTimeout(pollTasks, pollIdleMs);
     });
   }
 
-  function reportFailures(taskIds) {
-    // A task that left Pending Tasks either made a report (the list shows it) or failed: say why.
-    request("GET", tasksUrl + "?active_only=false").then(function (result) {
-      (result.data.tasks || []).forEach(function (task) {
-        if (taskIds.indexOf(String(task.id)) !== -1 && task.state === "failed") {
-          announce(fmt(strings.taskFailed, { message: task.message }));
-        }
-      });
-    }).catch(function () {});
+  function announceFailures(finishedIds) {
+    // A failed task stays in Pending Tasks with its message; the status box says so too.
+    taskRows().forEach(function (row) {
+      if (row.dataset.state === "failed" && finishedIds.indexOf(row.dataset.taskId) !== -1) {
+        var message = row.querySelector(".pr-task-message");
+        announce(fmt(strings.taskFailed, { message: message ? message.textContent.trim() : "" }));
+      }
+    });
   }
 
   // ------------------------------------------------------------ reports and their links
 
-  function renderReports(reports) {
-    var items = reports.map(function (report) {
-      var item = el("li", null, { class: "pr-report", "data-report-id": report.id });
-      var link = el("a", report.file_name, {
-        class: "pr-report-link", href: report.download_url, "data-expires-at": report.download_url_expires_at,
-      });
-      item.appendChild(link);
-      item.appendChild(el("span", " " + fmt(strings.rowsUnknown, { done: report.row_count }) + " · " +
-        size(report.size_bytes), { class: "pr-report-meta" }));
-      return item;
-    });
-    if (!items.length) {
-      items.push(el("li", strings.noReports, { class: "pr-empty" }));
-    }
-    reportsList.replaceChildren.apply(reportsList, items);
-  }
-
-  function renderMore(shown, total) {
-    var more = document.getElementById("pr-reports-more");
-    if (more) {
-      more.textContent = fmt(strings.more, { shown: shown, total: total });
-      more.hidden = !(total > shown);
-    }
-  }
-
   function refreshReports(announceNew) {
     clearTimeout(reportsTimer);
     var started = Date.now();
-    return request("GET", reportsUrl).then(function (result) {
-      if (result.status !== 200) {
-        throw new Error(fmt(strings.requestFailed, { status: result.status }));
-      }
-      var reports = result.data.reports || [];
-      var fresh = reports.filter(function (report) { return knownReportIds.indexOf(String(report.id)) === -1; });
-      renderReports(reports);
-      renderMore(reports.length, result.data.count || reports.length);
-      knownReportIds = reports.map(function (report) { return String(report.id); });
+    return reloadPart(reportsPart).then(function () {
+      var ids = reportIds();
+      var fresh = ids.filter(function (id) { return knownReportIds.indexOf(id) === -1; });
+      knownReportIds = ids;
       // Measured from when we asked, on this machine's clock: the server's clock may differ.
-      linksDeadline = started + (result.data.link_expiry_seconds * 1000 || expiryMs);
+      linksDeadline = started + expiryMs;
       if (announceNew && fresh.length) {
-        announce(fmt(strings.reportReady, { name: fresh[0].file_name }));
+        var link = find("#pr-reports li[data-report-id='" + fresh[0] + "'] a.pr-report-link");
+        announce(fmt(strings.reportReady, { name: link ? link.textContent : "" }));
       }
       reportsTimer = setTimeout(refreshReports, refreshReportsMs);
     }).catch(function () {
@@ -255,22 +181,25 @@
   }
 
   function markLinksExpired() {
-    reportsList.querySelectorAll("a.pr-report-link[href]").forEach(function (link) {
+    findAll("#pr-reports a.pr-report-link[href]").forEach(function (link) {
       link.removeAttribute("href");
       link.setAttribute("aria-disabled", "true");
       link.classList.add("pr-expired");
-      link.parentNode.insertBefore(el("span", " " + strings.expired, { class: "pr-expired-note" }), link.nextSibling);
+      var note = document.createElement("span");
+      note.className = "pr-expired-note";
+      note.textContent = " " + strings.expired;
+      link.parentNode.insertBefore(note, link.nextSibling);
     });
   }
 
   function checkExpiry() {
-    if (linksExpired() && reportsList.querySelector("a.pr-report-link[href]")) {
+    if (linksExpired() && find("#pr-reports a.pr-report-link[href]")) {
       markLinksExpired();
       refreshReports(false);
     }
   }
 
-  reportsList.addEventListener("click", function (event) {
+  reportsPart.addEventListener("click", function (event) {
     var link = event.target.closest("a.pr-report-link");
     if (link && (linksExpired() || !link.hasAttribute("href"))) {
       event.preventDefault();
@@ -283,7 +212,7 @@
   button.addEventListener("click", function () {
     button.disabled = true;
     announce("");
-    request("POST", tasksUrl, {}).then(function (result) {
+    postJson(tasksUrl, {}).then(function (result) {
       if (result.status === 202 || result.status === 409) {
         announce(result.data.message || button.dataset.generateMessage);
         // Track the task even if it finishes before the next poll, so its report is fetched then.
