@@ -368,6 +368,11 @@ def report_extra_columns(report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESUL
     return tuple(_reports.spec_for(report_type).extra_columns)
 
 
+def report_column_profiles(report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS):
+    """The column profiles of a report type, the default first (the ``column_profile`` choices)."""
+    return _reports.column_profiles(report_type)
+
+
 def _report_task_data(task):
     duration = None
     if task.started_at:
@@ -399,14 +404,23 @@ def _active_task(course_key):
                     active=True).first())
 
 
-def _create_report_task(course_id, user, extra_columns):
+def _column_profile(column_profile):
+    """The asked-for column profile, else the ``REPORT_COLUMN_PROFILE`` setting's."""
+    return _app_settings.REPORT_COLUMN_PROFILE if column_profile is None else column_profile
+
+
+def _create_report_task(course_id, user, extra_columns, column_profile=None):
     """
     Insert a queued task; the unique constraint over (course, report type, active) makes a concurrent second one fail.
 
     Raises ``ReportAlreadyRunning`` carrying the active task.
     """
     course_key = parse_course_id(course_id)
-    columns = _reports.validate_extra_columns(extra_columns)
+    profile = _column_profile(column_profile)
+    columns = _reports.validate_extra_columns(extra_columns, column_profile=profile)
+    options = {"extra_columns": columns} if columns else {}
+    if profile != _reports.DEFAULT_PROFILE:  # the task keeps it, whatever the setting says when it runs
+        options["column_profile"] = profile
     for _attempt in range(3):
         existing = _active_task(course_key)
         if existing is not None:
@@ -415,7 +429,7 @@ def _create_report_task(course_id, user, extra_columns):
             with transaction.atomic():
                 return _ReportTask.objects.create(
                     course_id=course_key, requester=user if user is not None and user.pk else None,
-                    options={"extra_columns": columns} if columns else {},
+                    options=options,
                     celery_task_id=str(_uuid.uuid4()),
                 )
         except _IntegrityError:
@@ -448,7 +462,7 @@ def _enqueue(task):
         raise ReportQueueUnavailable(_report_task_data(task)) from None
 
 
-def request_report(course_id, user, *, extra_columns=None):
+def request_report(course_id, user, *, extra_columns=None, column_profile=None):
     """
     Ask for a Proctored Exam Results Report; return the queued task.
 
@@ -458,8 +472,9 @@ def request_report(course_id, user, *, extra_columns=None):
     broker marks the task failed and raises ``ReportQueueUnavailable``.
     ``extra_columns`` (names from ``report_extra_columns()``, the spec's, reports/specs/) defaults to the
     ``REPORT_EXTRA_COLUMNS`` setting; an unknown name raises ``InvalidReportOptions``.
+    ``column_profile`` ("seed", "lms") defaults to the ``REPORT_COLUMN_PROFILE`` setting.
     """
-    task = _create_report_task(course_id, user, extra_columns)
+    task = _create_report_task(course_id, user, extra_columns, column_profile)
     transaction.on_commit(lambda: _enqueue(task))
     task.refresh_from_db()
     return _report_task_data(task)
@@ -549,19 +564,21 @@ def generate_report_now(task_id):
     return _report_data(report) if report is not None else None
 
 
-def generate_report(course_id, user=None, *, extra_columns=None):
+def generate_report(course_id, user=None, *, extra_columns=None, column_profile=None):
     """Request and build a report synchronously (the management command); return the ``ReportData``."""
-    task = _create_report_task(course_id, user, extra_columns)
+    task = _create_report_task(course_id, user, extra_columns, column_profile)
     report = generate_report_now(task.pk)
     if report is None:  # pragma: no cover - only if the task was failed as stale while it ran
         raise ReportGenerationFailed(get_report_task(task.pk), get_report_task(task.pk).message)
     return report
 
 
-def write_report_csv(course_id, fileobj, *, extra_columns=None):
+def write_report_csv(course_id, fileobj, *, extra_columns=None, column_profile=None):
     """Write a course's report CSV to a binary file object (no task, no stored file); return the row count."""
+    profile = _column_profile(column_profile)
     return _reports.write_csv(
-        parse_course_id(course_id), fileobj, extra_columns=_reports.validate_extra_columns(extra_columns),
+        parse_course_id(course_id), fileobj, column_profile=profile,
+        extra_columns=_reports.validate_extra_columns(extra_columns, column_profile=profile),
     )
 
 

@@ -60,6 +60,16 @@ def check_settings(app_configs=None, **kwargs):
                 hint="Until it is fixed the review callback refuses every request (401 or 413).",
                 id="proctoring_results.E007",
             ))
+    from .models import ReportTask
+    from .reports import column_profiles
+
+    profiles = column_profiles(ReportTask.ReportType.PROCTORED_EXAM_RESULTS)
+    if app_settings.REPORT_COLUMN_PROFILE not in profiles:
+        errors.append(Error(
+            f"{SETTING_NAME}['REPORT_COLUMN_PROFILE'] must be one of: {', '.join(profiles)}.",
+            hint="'seed' is the documented 8 columns; 'lms' the LMS's own report's (docs/reports.rst).",
+            id="proctoring_results.E011",
+        ))
     for name in ("OPENEDX_DASHBOARD_SECTION", "OPENEDX_DASHBOARD_TAB"):
         if not isinstance(getattr(app_settings, name), bool):
             errors.append(Error(

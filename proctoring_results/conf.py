@@ -36,6 +36,9 @@ DEFAULTS = {
     # Reports older than this are deleted by `delete_expired_proctored_exam_results_reports`.
     # None keeps them forever.
     "REPORT_RETENTION_DAYS": 90,
+    # The report's columns: "seed" (the documented 8, the default) or "lms" (the LMS's own
+    # Proctored Exam Results Report's header and cells, for scripts written against it).
+    "REPORT_COLUMN_PROFILE": "seed",
     # Extra report columns, opt-in, by name (the list: reports/specs/proctored_exam_results_report.py).
     "REPORT_EXTRA_COLUMNS": [],
     # A task still queued or running after this long is failed by `fail_stale_report_tasks`.

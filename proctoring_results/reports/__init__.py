@@ -18,24 +18,26 @@ Other modules use the names below; ``api.py`` is their door for host code.
 from ..models import ReportTask
 from .build import GenerationError, run_task
 from .lifecycle import claim_task, delete_expired, fail_stale_tasks, fail_task
-from .specs import spec_for
+from .specs import DEFAULT_PROFILE, column_profiles, spec_for
 from .writers import write_csv as _write_csv
 
 _DEFAULT_TYPE = ReportTask.ReportType.PROCTORED_EXAM_RESULTS
 
 __all__ = [
-    "GenerationError", "claim_task", "delete_expired", "fail_stale_tasks", "fail_task", "run_task", "spec_for",
-    "validate_extra_columns", "write_csv",
+    "DEFAULT_PROFILE", "GenerationError", "claim_task", "column_profiles", "delete_expired", "fail_stale_tasks",
+    "fail_task", "run_task", "spec_for", "validate_extra_columns", "write_csv",
 ]
 
 
-def validate_extra_columns(extra_columns, report_type=_DEFAULT_TYPE):
-    """The asked-for extra columns of a report type in report order, or ``InvalidReportOptions``."""
-    return spec_for(report_type).validate_extra_columns(extra_columns)
+def validate_extra_columns(extra_columns, report_type=_DEFAULT_TYPE, column_profile=None):
+    """The asked-for extra columns of a report type (and column profile) in report order, or ``InvalidReportOptions``."""
+    return spec_for(report_type, column_profile).validate_extra_columns(extra_columns)
 
 
-def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=None, report_type=_DEFAULT_TYPE):
+def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=None, report_type=_DEFAULT_TYPE,
+              column_profile=None):
     """Write a course's report to a binary file object; return the number of data rows (``writers``)."""
     return _write_csv(
-        spec_for(report_type), course_key, fileobj, extra_columns=extra_columns, on_progress=on_progress, using=using,
+        spec_for(report_type, column_profile), course_key, fileobj, extra_columns=extra_columns,
+        on_progress=on_progress, using=using,
     )

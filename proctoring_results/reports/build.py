@@ -54,7 +54,7 @@ def run_task(task):
     saved_name = None
     stage = "reading the course's attempts"
     try:
-        spec = spec_for(task.report_type)
+        spec = spec_for(task.report_type, task.options.get("column_profile"))
         extra_columns = spec.validate_extra_columns(task.options.get("extra_columns") or [])
         now = timezone.now()
         file_name = new_report_file_name(task.course_id, now, report_type=task.report_type)

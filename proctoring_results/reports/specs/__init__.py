@@ -7,6 +7,8 @@ more enum value (with the migration ``makemigrations`` writes for the new
 choice); the writers, the file naming and the build read nothing but the spec.
 Adding a column is a change to one spec module (its name in ``columns`` or
 ``extra_columns`` and its cell in ``cells``), its test, and docs/reports.rst.
+A module may also hold ``PROFILES``: column profiles by name, other columns
+for the same rows (the LMS's own report's, for instance), the default ``seed``.
 """
 
 from importlib import import_module
@@ -97,7 +99,28 @@ class ReportSpec:
         return queryset.order_by(*self.order).values_list(*selected)
 
 
-def spec_for(report_type):
-    """The ``ReportSpec`` of a ``ReportTask.ReportType`` value, from the module of this package named after it."""
-    value = ReportTask.ReportType(report_type).value
-    return import_module(f"{__name__}.{value}").SPEC
+#: The column profile of a report that names none: the seed's columns.
+DEFAULT_PROFILE = "seed"
+
+
+def spec_for(report_type, column_profile=None):
+    """
+    The ``ReportSpec`` of a ``ReportTask.ReportType`` value, from the module of this package named after it.
+
+    ``column_profile`` picks one of the module's ``PROFILES`` (other columns for the
+    same rows, e.g. the LMS's own report's); an unknown one raises ``InvalidReportOptions``.
+    """
+    module = import_module(f"{__name__}.{ReportTask.ReportType(report_type).value}")
+    profiles = getattr(module, "PROFILES", {DEFAULT_PROFILE: module.SPEC})
+    profile = DEFAULT_PROFILE if column_profile is None else column_profile
+    if profile not in profiles:
+        raise InvalidReportOptions(
+            f"Unknown column profile: {str(profile)[:40]}. Column profiles are: {', '.join(profiles)}."
+        )
+    return profiles[profile]
+
+
+def column_profiles(report_type):
+    """The names of a report type's column profiles, the default first."""
+    module = import_module(f"{__name__}.{ReportTask.ReportType(report_type).value}")
+    return tuple(getattr(module, "PROFILES", {DEFAULT_PROFILE: module.SPEC}))

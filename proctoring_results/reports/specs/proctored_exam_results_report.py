@@ -112,3 +112,93 @@ class ProctoredExamResultsReport(ReportSpec):
 
 
 SPEC = ProctoredExamResultsReport()
+
+
+# ---------------------------------------------------------------- the LMS's column profile
+
+#: edx-proctoring's review status words (``SoftwareSecureReviewStatus``), by ``Review.provider_status``.
+_LMS_REVIEW_WORDS = {
+    Review.ProviderStatus.PASSED: "Clean",
+    Review.ProviderStatus.VIOLATION: "Rules Violation",
+    Review.ProviderStatus.SUSPICIOUS: "Suspicious",
+    Review.ProviderStatus.NOT_REVIEWED: "Not Reviewed",
+}
+#: edx-proctoring's comment statuses the LMS counts, by the severity of this app's flag.
+_LMS_COMMENT_SEVERITIES = {"suspicious": "integrity", "rules_violation": "discouraged"}
+
+
+class LmsColumnProfile(ProctoredExamResultsReport):
+    """
+    Opt-in: the header and cell meanings of the LMS's own Proctored Exam Results Report.
+
+    The LMS (``instructor_task`` ``upload_proctored_exam_results_report`` over
+    edx-proctoring's ``get_exam_violation_report``) writes these columns; an
+    operator's scripts written against it keep working. Where this app cannot
+    know what the LMS knew, docs/reports.rst says what the cell holds instead.
+    """
+
+    #: Column keys (annotation names) -> the LMS's header, in its order.
+    HEADER = {
+        "course_id": "course_id", "provider": "provider", "track": "track", "exam_name": "exam_name",
+        "username": "username", "email": "email", "attempt_code": "attempt_code",
+        "allowed_time_limit_mins": "allowed_time_limit_mins", "is_sample_attempt": "is_sample_attempt",
+        "started_at": "started_at", "completed_at": "completed_at", "status": "status",
+        "review_status": "review_status", "suspicious_count": "Suspicious Count",
+        "suspicious_comments": "Suspicious Comments", "rules_violation_count": "Rules Violation Count",
+        "rules_violation_comments": "Rules Violation Comments",
+    }
+    columns = tuple(HEADER)
+    extra_columns = ()
+
+    def default_extra_columns(self):
+        return []
+
+    def header_bytes(self, extra_columns=()):
+        return (",".join(self.HEADER[name] for name in self.column_names(extra_columns)) + "\r\n").encode()
+
+    def aliases(self, names):
+        # The LMS reads reviews of graded exams only (get_exam_violation_report's include_practice_exams=False).
+        graded = _latest_review().filter(attempt__exam__is_practice_exam=False)
+        return {"report_latest_review_id": Subquery(graded.values("id")[:1])}
+
+    def cells(self, names):
+        seed = super().cells(("user_email", "exam_name", "attempt_code", "allowed_time_limit_mins",
+                              "is_sample_attempt", "started_at", "completed_at", "username", "provider"))
+        provider_status = Subquery(
+            Review.objects.filter(pk=OuterRef("report_latest_review_id")).values("provider_status")[:1],
+            output_field=CharField(),
+        )
+        cells = {
+            "course_id": neutralised(Cast(F("exam__course_id"), TextField())),
+            "provider": seed["provider"],
+            "track": Value("Unknown"),  # the LMS's word when it finds no enrollment mode; this app has none
+            "exam_name": seed["exam_name"],
+            "username": seed["username"],
+            "email": seed["user_email"],
+            "attempt_code": seed["attempt_code"],
+            "allowed_time_limit_mins": seed["allowed_time_limit_mins"],
+            "is_sample_attempt": seed["is_sample_attempt"],
+            "started_at": seed["started_at"],
+            "completed_at": seed["completed_at"],
+            "status": Cast(F("status"), TextField()),  # edx-proctoring's own status names
+            "review_status": Case(
+                *[When(In(provider_status, [value]), then=Value(word)) for value, word in _LMS_REVIEW_WORDS.items()],
+                default=Value(None), output_field=TextField(),
+            ),
+        }
+        for key, severity in _LMS_COMMENT_SEVERITIES.items():
+            flags = ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"), severity=severity)
+            count = Subquery(flags.order_by().values("review_id").annotate(n=Count("id")).values("n"))
+            comments = Subquery(
+                flags.order_by().values("review_id").annotate(text=JoinedText("comment")).values("text"),
+                output_field=TextField(),
+            )
+            cells[f"{key}_count"] = Cast(Coalesce(count, Value(0)), TextField())
+            cells[f"{key}_comments"] = neutralised(comments)
+        return {name: cells[name] for name in names}
+
+
+LMS_SPEC = LmsColumnProfile()
+
+#: Column profiles, by name: the seed's columns (the default), and the LMS's report's.
+PROFILES = {"seed": SPEC, "lms": LMS_SPEC}

@@ -54,6 +54,7 @@ class ReportTasksView(CourseView):
         try:
             task = api.request_report(
                 self.course_key, request.user, extra_columns=options.validated_data.get("extra_columns") or None,
+                column_profile=options.validated_data.get("column_profile"),
             )
         except exceptions.ReportAlreadyRunning as exc:
             # Not an error: the seed's sentence again, with the task that is already running.

@@ -396,6 +396,13 @@ class ReportOptionsSerializer(ObjectSerializer):
         help_text="Opt-in columns after the seed's eight; the REPORT_EXTRA_COLUMNS setting when absent.",
         error_messages={"not_a_list": "extra_columns must be a list of column names."},
     )
+    column_profile = serializers.ChoiceField(
+        choices=api.report_column_profiles(), required=False, allow_null=True,
+        help_text="The report's columns: seed (the documented 8, with any extra columns) or lms (the LMS's own "
+                  "report's header and cells); the REPORT_COLUMN_PROFILE setting when absent.",
+        error_messages={"invalid_choice": "Unknown column profile: {input}. Column profiles are: "
+                                          + ", ".join(api.report_column_profiles()) + "."},
+    )
 
 
 class ReportSerializer(serializers.Serializer):
