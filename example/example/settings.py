@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EXAMPLE_VAR_DIR", BASE_DIR / "var"))
@@ -72,6 +73,22 @@ DATABASES = {
         default=f"sqlite:///{VAR_DIR / 'example.sqlite3'}", conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     ),
 }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default holds up under a demo's concurrency (simultaneous review
+    # callbacks and Generate clicks, a worker writing progress): the WAL journal lets
+    # readers and the one writer work at once; BEGIN IMMEDIATE takes the write lock
+    # when a transaction starts, so a writer waits its turn (up to ``timeout``
+    # seconds) instead of failing with "database is locked" when a reader turns
+    # writer. Django 5.1 reads ``transaction_mode`` and ``init_command``; on 4.2 the
+    # example's backend reads them (docs/operations.rst, "SQLite").
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    })
+    if django.VERSION < (5, 1):
+        DATABASES["default"]["ENGINE"] = "example.db.sqlite3"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # utf8mb4 so learners' names, emails and exam names in any script survive (MySQL's
