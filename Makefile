@@ -15,8 +15,9 @@ $(STAMP): requirements/test.txt setup.py
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-demo: $(STAMP) ## set up, load the demo course, run a Celery worker and the site on 127.0.0.1:8000
-	./example/run_demo.sh
+PORT ?= 8000
+demo: $(STAMP) ## set up, load the demo course, run a Celery worker and the site on 127.0.0.1:8000 (or PORT=8123)
+	@PORT=$(PORT) PYTHON=$(abspath $(PY)) ./example/run_demo.sh
 
 test: $(STAMP) ## set up and run the whole test suite (SQLite unless DATABASE_URL is set)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -4,6 +4,10 @@ import os
 
 from celery import Celery
 
+from .broker import use_for_filesystem_urls
+
+use_for_filesystem_urls()  # the demo's file-system broker, with messages written whole
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
 
 app = Celery("example")

@@ -24,6 +24,8 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
+    # First, so its ``runserver`` (a longer listen queue for the demo) overrides staticfiles' one.
+    "example",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -33,7 +35,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "proctoring_results",
-    "example",
     "drf_spectacular",  # the REST API's OpenAPI schema at api/proctoring-results/v1/schema/
 ]
 
@@ -113,6 +114,8 @@ MEDIA_URL = "media/"
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+# Signing out returns to the example's home page, not the admin's "logged out" page.
+LOGOUT_REDIRECT_URL = "/"
 
 # Report files: local file system by default, S3-compatible storage when configured.
 _S3_ENDPOINT = os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL")
@@ -170,6 +173,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
+        # The broker is a folder the worker lists: every 0.1 s rather than every second, so a
+        # demo's report starts at once, and a burst of 50 is done in seconds, not a minute.
+        "polling_interval": 0.1,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}

@@ -48,8 +48,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--learners", type=int, default=300, help="How many learners (default 300).")
         parser.add_argument("--seed", type=int, default=2026, help="Random seed, for repeatable data.")
+        parser.add_argument("--site-url", default="http://127.0.0.1:8000",
+                            help="Where the demo site is served, for the URLs printed (default http://127.0.0.1:8000).")
 
-    def handle(self, *args, learners, seed, **options):
+    def handle(self, *args, learners, seed, site_url, **options):
         rng = random.Random(seed)
         User = get_user_model()
         with transaction.atomic():
@@ -95,7 +97,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Submitted attempts awaiting a review (see docs/providers.rst): {', '.join(codes)}")
         self.stdout.write(f"Instructor login: {INSTRUCTOR[0]} / {INSTRUCTOR[2]}")
         self.stdout.write(f"Learner login (no access to reports): {LEARNER[0]} / {LEARNER[2]}")
-        self.stdout.write(f"Course page: http://127.0.0.1:8000/courses/{COURSE_ID}/instructor/data_download/")
+        self.stdout.write(f"Course page: {site_url.rstrip('/')}/courses/{COURSE_ID}/instructor/data_download/")
 
     def _user(self, User, username, email, password):
         user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
