@@ -16,7 +16,7 @@ process with one sentence rather than falling back to the example's defaults:
 import os
 
 from .settings import *  # noqa: F401,F403
-from .settings import MIDDLEWARE
+from .settings import MIDDLEWARE, STORAGES
 
 
 def _refuse_to_start(sentence):
@@ -67,6 +67,18 @@ X_FRAME_OPTIONS = "DENY"
 
 # The app's own security headers must be on (check proctoring_results.W010).
 assert "proctoring_results.security.SecurityHeadersMiddleware" in MIDDLEWARE
+
+# Static files (the Data Download page's script and styles) served by the Django process
+# itself with WhiteNoise, right after the security middleware as WhiteNoise asks: with
+# DEBUG off Django serves none, and gunicorn none either. ``manage.py collectstatic``
+# gathers them into STATIC_ROOT at deploy time (docs/operations.rst, "Deploying");
+# the manifest gives each file a name with its hash, cached for a year by browsers.
+MIDDLEWARE = [
+    *MIDDLEWARE[:MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1:],
+]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
 
 # Errors go to the log, never to the browser; the app's loggers carry no personal data.
 LOGGING = {
