@@ -14,9 +14,11 @@ if ! [[ "$PORT" =~ ^[0-9]+$ ]] || (( PORT < 1 || PORT > 65535 )); then
     echo "make demo: PORT must be a port number from 1 to 65535, not '$PORT'." >&2
     exit 2
 fi
-# Before anything starts, so a taken port leaves nothing behind.
+# Before anything starts, so a taken port leaves nothing behind. SO_REUSEADDR as
+# runserver binds: a port still in TIME_WAIT from the last demo is free to it.
 if ! "$PY" -c 'import socket, sys
 with socket.socket() as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", int(sys.argv[1])))' "$PORT" 2>/dev/null; then
     echo "make demo: port $PORT on 127.0.0.1 is already in use; stop what uses it or choose another, e.g. make demo PORT=$(( PORT % 65535 + 1 ))." >&2
     exit 1
