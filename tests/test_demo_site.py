@@ -28,6 +28,7 @@ import requests
 
 from proctoring_results import signatures
 
+from .e2e.test_data_download_browser import browser  # noqa: F401  (Debian's Chromium, shared with the page's tests)
 from .services import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,7 +309,7 @@ def test_generate_for_fifty_courses_in_a_burst(demo):
 # ---------------------------------------------------------------- signing out, stopping
 
 @pytest.mark.e2e
-def test_signing_out_returns_to_the_demo_home_page(demo, browser):
+def test_signing_out_returns_to_the_demo_home_page(demo, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     page = browser.new_page(locale="en-US")
@@ -337,7 +338,3 @@ def test_when_the_site_stops_the_demo_stops_its_worker(demo):
     worker.wait(30)  # ...and takes its worker with it
     assert not worker.is_running()
     assert demo.stop() == []
-
-
-# The browser (Debian's Chromium through Playwright), shared with the page's own browser tests.
-from .e2e.test_data_download_browser import browser  # noqa: E402,F401
