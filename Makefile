@@ -112,7 +112,8 @@ docs: $(STAMP) ## build the Sphinx docs, warnings as errors
 	$(PY) -m pip install --quiet -r requirements/doc.txt
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
-quality: $(STAMP) ## deploy checks with the example's production settings, and pip-audit of the pins
+quality: $(STAMP) ## ruff lint, deploy checks with the production settings, pip-audit of the pins
+	$(VENV)/bin/ruff check .
 	cd example && DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) DJANGO_ALLOWED_HOSTS=lms.example.edu \
 		../$(PY) manage.py check --deploy --fail-level WARNING --settings example.settings_production
 	# Known vulnerabilities in any pinned package fail the build (docs/security.rst).

@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, database_url, fail, psycopg_connect, setup_django, where_it_ran  # noqa: E402
+from _common import ROOT, database_url, fail, psycopg_connect, setup_django, where_it_ran
 
 COURSE_ID = "course-v1:BenchX+Dashboard+2026"
 REPORTS = 1000
@@ -127,7 +127,7 @@ def start_gunicorn(port, workers, threads, var_dir):
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread" if threads > 1 else "sync", "--keep-alive", "5", "--log-level", "warning",
     ]
-    log = open(var_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed with the process
+    log = open(var_dir / "gunicorn.log", "w")  # closed with the process
     proc = subprocess.Popen(command, env=env, cwd=ROOT / "example", stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 30

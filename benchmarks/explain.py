@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import course_id_for, parse_sizes, setup_django  # noqa: E402
+from _common import course_id_for, parse_sizes, setup_django
 
 DASHBOARD_COURSE_ID = "course-v1:BenchX+Dashboard+2026"
 

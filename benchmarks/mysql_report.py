@@ -50,8 +50,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import seed  # noqa: E402  (its rows, shared with the PostgreSQL seeder)
-from _common import (  # noqa: E402
+import seed  # its rows, shared with the PostgreSQL seeder
+from _common import (
     ROOT, check_database_url, course_id_for, fail, hwm_mb, mysql_connect, mysql_settings, parse_sizes,
     prepare_course, print_results, produced_report, rss_mb, run_figures, run_report_task, safe_url, setup_django,
     where_it_ran,

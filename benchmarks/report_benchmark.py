@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_results, produced_report,
     psycopg_connect, rss_mb, run_figures, run_report_task, setup_django, where_it_ran,
 )

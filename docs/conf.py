@@ -8,11 +8,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "example")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
 
-import django  # noqa: E402
+import django  # noqa: E402  (after sys.path names the project)
 
 django.setup()
 
-from proctoring_results import __version__  # noqa: E402
+from proctoring_results import __version__  # noqa: E402  (likewise)
 
 project = "proctoring_results"
 author = "proctoring_results developers"
@@ -87,7 +87,8 @@ def _generate_reference(app):
                for a in actions if a.option_strings]
         )
         lines += [f"``{name}``", "=" * (len(name) + 4), "", str(command.help), "", ".. code-block:: text", "",
-                  textwrap.indent("\n".join(textwrap.wrap(usage, 90, subsequent_indent="    ", break_on_hyphens=False)), "   "), ""]
+                  textwrap.indent("\n".join(textwrap.wrap(usage, 90, subsequent_indent="    ",
+                                                         break_on_hyphens=False)), "   "), ""]
         for action in actions:
             flag = ", ".join(action.option_strings) or (action.metavar or action.dest)
             default = action.default

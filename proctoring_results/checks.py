@@ -12,7 +12,7 @@ from .rules import validate_rules_setting
 def check_settings(app_configs=None, **kwargs):
     errors = []
     try:
-        app_settings.user_settings  # raises on unknown keys
+        app_settings.user_settings  # noqa: B018  (reading it raises on unknown keys)
         permission_check = app_settings.PERMISSION_CHECK
         display_name = app_settings.COURSE_DISPLAY_NAME
     except ImproperlyConfigured as exc:

@@ -514,12 +514,12 @@ class EdxProctoringImporter:
             counts=tuple(t.frozen() for t in tallies), unknown_statuses=dict(sorted(self.unknown_statuses.items())),
         )
 
-    def _commit(self, write):
-        """Apply one batch's writes in one transaction, or nothing at all on a dry run."""
+    def _commit(self, write, plan):
+        """Apply one batch's planned writes in one transaction, or nothing at all on a dry run."""
         if self.dry_run:
             return
         with transaction.atomic():
-            write()
+            write(plan)
 
     # ------------------------------------------------------------ exams
 
@@ -529,7 +529,7 @@ class EdxProctoringImporter:
             rows = [ExamRow._make(row) for row in batch]
             tally.read += len(rows)
             plan = self._plan_exams(rows, tally)
-            self._commit(lambda: self._write_exams(plan))
+            self._commit(self._write_exams, plan)
             if self.dry_run:
                 for edx_id, _exam, provider in plan.to_create:
                     self.exams[edx_id] = (None, provider)
@@ -629,7 +629,7 @@ class EdxProctoringImporter:
             rows = [AttemptRow._make(row) for row in batch]
             tally.read += len(rows)
             plan = self._plan_attempts(rows, limits, tally)
-            self._commit(lambda: self._write_attempts(plan))
+            self._commit(self._write_attempts, plan)
             self.progress("attempts", tally.frozen())
         return tally
 
@@ -712,7 +712,7 @@ class EdxProctoringImporter:
             rows = [ReviewRow._make(row) for row in batch]
             reviews.read += len(rows)
             writes = self._plan_reviews(rows, reviews, flags)
-            self._commit(lambda: self._write_reviews(writes))
+            self._commit(self._write_reviews, writes)
             self.progress("reviews", reviews.frozen())
         return reviews, flags
 

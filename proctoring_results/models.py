@@ -554,7 +554,9 @@ class ReportDownload(models.Model):
         Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="downloads",
         verbose_name=_("report"), help_text=_("The report fetched (empty once deleted)."),
     )
-    course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course of the report."))
+    course_id = CourseKeyField(
+        _("course id"), max_length=255, case_sensitive=True, help_text=_("Course of the report."),
+    )
     file_name = models.CharField(_("file name"), max_length=512, help_text=_("The report's file name."))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",

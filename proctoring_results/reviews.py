@@ -94,7 +94,7 @@ def record_review(provider, submission):
         ReviewFlag.objects.bulk_create([
             ReviewFlag(review=review, rule_code=flag.rule, severity=severity, comment=flag.comment,
                        start_seconds=flag.start, stop_seconds=flag.stop)
-            for flag, (_code, severity) in zip(submission.flags, decision.severities)
+            for flag, (_code, severity) in zip(submission.flags, decision.severities, strict=True)
         ])
         status = _apply(attempt, review, submission, decision)
     log.info(

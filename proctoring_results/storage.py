@@ -67,13 +67,13 @@ def delete_quietly(storage, name):
 # anything else in the project (sessions, password resets) is never accepted.
 
 import time  # noqa: E402  (this section's imports are kept with it)
-from dataclasses import dataclass  # noqa: E402
-from datetime import datetime  # noqa: E402
-from datetime import timezone as dt_timezone  # noqa: E402
+from dataclasses import dataclass  # noqa: E402  (kept with this section)
+from datetime import datetime  # noqa: E402  (kept with this section)
+from datetime import timezone as dt_timezone  # noqa: E402  (kept with this section)
 
-from django.core import signing  # noqa: E402
+from django.core import signing  # noqa: E402  (kept with this section)
 
-from .exceptions import ReportLinkExpired, ReportLinkInvalid  # noqa: E402
+from .exceptions import ReportLinkExpired, ReportLinkInvalid  # noqa: E402  (kept with this section)
 
 LINK_SALT = "proctoring_results.storage.report-link"
 

@@ -25,7 +25,8 @@ USERS = [(11, "ada", "ada@example.edu"), (12, "grace", "grace@example.edu"), (13
 
 #: (id, course_id, content_id, exam_name, time_limit_mins, is_proctored, is_practice_exam, is_active, backend)
 EXAMS = [
-    (1, COURSE, "block-v1:EdxP+Import101+2026+type@sequential+block@final", "Final Exam", 90, 1, 0, 1, "software_secure"),
+    (1, COURSE, "block-v1:EdxP+Import101+2026+type@sequential+block@final", "Final Exam", 90, 1, 0, 1,
+     "software_secure"),
     (2, COURSE, "block-v1:EdxP+Import101+2026+type@sequential+block@practice", "Practice Exam", 30, 1, 1, 1, None),
     (3, "not a course key", "block-x", "Broken", 60, 1, 0, 1, None),
 ]

@@ -135,7 +135,7 @@ def _record_text(record):
     parts = [str(record.msg)]
     try:
         parts.append(record.getMessage())
-    except Exception:  # a malformed record is not our concern here  # noqa: BLE001
+    except Exception:  # noqa: BLE001  (a malformed record is not our concern here)
         pass
     if record.args:
         parts.append(repr(record.args))
@@ -193,7 +193,7 @@ _connected = False
 
 def _connect_signals():
     """Connect once per session (after Django is set up)."""
-    global _connected
+    global _connected  # noqa: PLW0603  (one connection per test session, whatever test comes first)
     if _connected:
         return
     from celery.signals import before_task_publish

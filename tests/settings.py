@@ -10,21 +10,21 @@ import tempfile
 
 os.environ.setdefault("EXAMPLE_VAR_DIR", tempfile.mkdtemp(prefix="proctoring-results-tests-"))
 
-from example.settings import *  # noqa: E402,F401,F403
+from example.settings import *  # noqa: F403  (the example site, then what tests change)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A Celery worker process (tests/services.py) must open the same test database:
 # on SQLite that means a file, not the in-memory default.
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(
         os.environ["EXAMPLE_VAR_DIR"], "test-db.sqlite3",
     )
 
 # A worker started with this variable stores reports slowly, so a test can kill it mid-report.
 if os.environ.get("PROCTORING_RESULTS_TEST_STORAGE_DELAY"):
-    STORAGES = {  # noqa: F405
-        **STORAGES,  # noqa: F405
+    STORAGES = {
+        **STORAGES,
         "proctoring_results": {
             "BACKEND": "tests.slow_storage.SlowFileSystemStorage",
             "OPTIONS": {"location": os.path.join(os.environ["EXAMPLE_VAR_DIR"], "reports")},

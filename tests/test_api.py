@@ -167,7 +167,8 @@ def test_course_roles_decide_who_sees_results():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif("connection.vendor == 'sqlite'", reason="row locks need a database server; SQLite serialises writes")
+@pytest.mark.skipif("connection.vendor == 'sqlite'",
+                    reason="row locks need a database server; SQLite serialises writes")
 def test_concurrent_updates_of_one_attempt_lose_nothing():
     """Two threads race to move one submitted attempt; the row lock makes them take turns."""
     exam = make_exam()

@@ -266,7 +266,7 @@ def test_the_status_table_in_the_how_to_is_the_mapping_the_import_uses():
         names = re.findall(r"``([a-z_]+)``", sources)
         targets = [by_word[t.strip()] for t in target.split("/")] if names else []
         if len(targets) == len(names) > 1 and "/" in sources:  # "verified / rejected"
-            documented.update(zip(names, targets))
+            documented.update(zip(names, targets, strict=False))
         else:
             documented.update({name: targets[0] for name in names})
     assert documented == STATUS_MAP

@@ -67,7 +67,11 @@ def source_database(django_db_setup, tmp_path_factory):
 
 
 def write_source(exams, attempts, allowances=()):
-    """edx-proctoring's tables with these rows: exams (id, limit, due), attempts (id, exam, status, start, end, allowed, remaining)."""
+    """
+    edx-proctoring's tables with these rows.
+
+    exams: (id, limit, due); attempts: (id, exam, status, start, end, allowed, remaining).
+    """
     edx.create_schema()
     with connections[edx.ALIAS].cursor() as cursor:
         cursor.execute(

@@ -75,7 +75,7 @@ def _with_comments_as_in(data, expected):
     if "flag_comments" not in saved[0] or len(rows) != len(saved):
         return expected
     column = saved[0].index("flag_comments")
-    for row, saved_row in zip(rows[1:], saved[1:]):
+    for row, saved_row in zip(rows[1:], saved[1:], strict=False):
         if row[column] != saved_row[column] and _comments(row[column]) == _comments(saved_row[column]):
             saved_row[column] = row[column]
     return csv_bytes(saved)
@@ -83,7 +83,8 @@ def _with_comments_as_in(data, expected):
 
 def _first_difference(data, expected):
     """Where the bytes part, as a short message (the data is made up: no personal data)."""
-    at = next((i for i, (a, b) in enumerate(zip(data, expected)) if a != b), min(len(data), len(expected)))
+    at = next((i for i, (a, b) in enumerate(zip(data, expected, strict=False)) if a != b),
+              min(len(data), len(expected)))
     return f"bytes differ at offset {at}: {data[at - 40:at + 40]!r} != {expected[at - 40:at + 40]!r}"
 
 

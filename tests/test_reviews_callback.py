@@ -168,7 +168,8 @@ def test_numeric_review_id_is_the_same_id_as_its_text(client):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif("connection.vendor == 'sqlite'", reason="row locks need a database server; SQLite serialises writes")
+@pytest.mark.skipif("connection.vendor == 'sqlite'",
+                    reason="row locks need a database server; SQLite serialises writes")
 @pytest.mark.parametrize("same_attempt", [True, False])
 def test_two_simultaneous_deliveries_record_one_review(same_attempt):
     """Threads post at the same moment; the row lock and the unique constraint leave one review."""

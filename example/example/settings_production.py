@@ -15,7 +15,7 @@ process with one sentence rather than falling back to the example's defaults:
 
 import os
 
-from .settings import *  # noqa: F401,F403
+from .settings import *  # noqa: F403  (the development settings, then what production changes)
 from .settings import MIDDLEWARE, STORAGES
 
 

@@ -96,7 +96,7 @@ def check_openedx_bridge(app_configs=None, **kwargs):
 
 def _settings_ok():
     try:
-        app_settings.user_settings
+        app_settings.user_settings  # noqa: B018  (reading it raises on a malformed setting)
     except Exception:  # noqa: BLE001 - E001 already reports a malformed setting
         return False
     return True

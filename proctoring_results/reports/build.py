@@ -91,7 +91,8 @@ def run_task(task):
         if isinstance(exc, InvalidReportOptions):
             message = f"The report could not be created: {exc}"
         else:
-            message = f"The report could not be created ({kind} while {stage}). Try again; if it fails again, contact support."
+            message = (f"The report could not be created ({kind} while {stage}). "
+                       "Try again; if it fails again, contact support.")
         # Only the exception's type reaches the log: its text may quote a learner's data.
         log.error("Report task %s failed while %s: %s", task.pk, stage, type(exc).__name__)
         fail_task(task.pk, message)

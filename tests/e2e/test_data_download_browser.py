@@ -75,7 +75,7 @@ def course(db):
     names = ["zoe", "jose", "aicha", "bjorn", "lukasz"]
     midterm_statuses = [AttemptStatus.VERIFIED, AttemptStatus.VERIFIED, AttemptStatus.REJECTED,
                         AttemptStatus.SECOND_REVIEW_REQUIRED, AttemptStatus.ERROR]
-    for name, status in zip(names, midterm_statuses):
+    for name, status in zip(names, midterm_statuses, strict=False):
         ExamAttemptFactory(exam=midterm, status=status, user=UserFactory(username=name, email=f"{name}@example.edu"))
     ExamAttemptFactory(exam=practice, status=AttemptStatus.STARTED, user=UserFactory(username="zoe"))
     return instructor, learner

@@ -24,8 +24,8 @@ ENV_ROOT = os.path.dirname(os.environ["EDXP_DB"])  # edx-proctoring writes worke
 PIPELINE = {"JAVASCRIPT": {}}  # its settings register their JavaScript bundle here
 
 # edx-proctoring's own plugin settings, as the LMS would apply them.
-import sys  # noqa: E402
+import sys  # noqa: E402  (after the settings its plugin settings read)
 
-from edx_proctoring.settings.common import plugin_settings  # noqa: E402
+from edx_proctoring.settings.common import plugin_settings  # noqa: E402  (likewise)
 
 plugin_settings(sys.modules[__name__])

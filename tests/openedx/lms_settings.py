@@ -16,7 +16,7 @@ from pathlib import Path
 
 from edx_django_utils.plugins import add_plugins, get_plugin_apps
 
-from tests.settings import *  # noqa: F401,F403  (database, broker, storage and test switches)
+from tests.settings import *  # noqa: F403  (database, broker, storage and test switches)
 
 HERE = Path(__file__).resolve().parent
 # edx-platform's importable names (lms.djangoapps.instructor.permissions), played by a stand-in.
@@ -25,13 +25,13 @@ sys.path.insert(0, str(HERE / "lms_root"))
 PLUGIN_CONTEXT = "lms.djangoapp"
 
 # The host without this app: the LMS does not list plugins by hand.
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in ("proctoring_results", "example")]  # noqa: F405
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in ("proctoring_results", "example")]
 del PROCTORING_RESULTS  # noqa: F821  (the example's; the LMS has none until the plugin fills it in)
 INSTALLED_APPS += ["example"]  # the example's Celery app module, used by the worker fixture
 
 # As in lms/envs/common.py: django-crum tells filter steps who is asking; bridgekeeper's
 # rules (played by lms.auth) answer the instructor dashboard's permissions.
-MIDDLEWARE = [*MIDDLEWARE, "crum.CurrentRequestUserMiddleware"]  # noqa: F405
+MIDDLEWARE = [*MIDDLEWARE, "crum.CurrentRequestUserMiddleware"]
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "lms.auth.CourseRolesBackend"]
 ROOT_URLCONF = "tests.openedx.lms_urls"
 LMS_ROOT_URL = "http://lms.example.test"

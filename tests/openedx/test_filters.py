@@ -52,7 +52,8 @@ def section(context, key):
 def tabs_requested(user, course_id=COURSE_ID):
     key = CourseKey.from_string(course_id)
     given = lms_views.lms_tabs(user, key)
-    tabs, returned_user, returned_key = InstructorDashboardTabsRequested.run_filter(tabs=given, user=user, course_key=key)
+    tabs, returned_user, returned_key = InstructorDashboardTabsRequested.run_filter(
+        tabs=given, user=user, course_key=key)
     assert returned_user is user and returned_key is key
     return tabs
 
@@ -86,7 +87,8 @@ def test_merging_keeps_every_shape_and_adds_nothing_twice():
         filters.TABS_REQUESTED_FILTER: {"pipeline": [TAB_STEP], "log": 1},
     }
     assert plugin_common.add_filter_steps(merged) == merged
-    assert site == {filters.RENDER_STARTED_FILTER: "site.Step", filters.TABS_REQUESTED_FILTER: {"pipeline": [], "log": 1}}
+    assert site == {filters.RENDER_STARTED_FILTER: "site.Step",
+                    filters.TABS_REQUESTED_FILTER: {"pipeline": [], "log": 1}}
 
 
 # ---------------------------------------------------------------- the LMS's permission

@@ -83,4 +83,4 @@ def client_for(user, *, token=False):
 
 
 # The browser fixture of the dashboard's end-to-end test (Debian's Chromium, failing in CI when missing).
-from ..e2e.test_data_download_browser import browser  # noqa: E402,F401
+from ..e2e.test_data_download_browser import browser  # noqa: E402,F401  (the browser fixture, for the suites below)

@@ -36,12 +36,12 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import reverse
 
 from proctoring_results import api, storage
 from proctoring_results.exceptions import ReportGenerationFailed
-from proctoring_results.models import Report, ReportTask
+from proctoring_results.models import Report
 
 from .. import pii_guard
 from ..factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory, UserFactory

@@ -8,7 +8,6 @@ around, and check that the guard saw those records and messages (so its
 silence means something).
 """
 
-import io
 import json
 import os
 import stat

@@ -51,7 +51,7 @@ def _reencode(token, payload):
 def tamperings(token, report_id, user_id, other_user_id):
     """(name, altered token) for each way of changing each part of ``token``."""
     payload, stamp, signature = token.split(":")
-    flip = lambda s, i: s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]  # noqa: E731
+    flip = lambda s, i: s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]  # noqa: E731  (a one-line helper, read where it is used)
     later = signing.b62_encode(signing.b62_decode(stamp) + 3600)
     other_key_signer = signing.TimestampSigner(key="another-secret-key-entirely", salt=storage.LINK_SALT)
     return [

@@ -1,4 +1,8 @@
-"""Copy edx-proctoring's exams, attempts, reviews and comments into proctoring_results (docs/howto/import_edx_proctoring.rst)."""
+"""
+Copy edx-proctoring's exams, attempts, reviews and comments into proctoring_results.
+
+See docs/howto/import_edx_proctoring.rst.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 

@@ -98,6 +98,6 @@ class StatusCountsView(CourseView):
                     "exam_id": row.exam_id, "exam_name": row.exam_name, "is_practice_exam": row.is_practice_exam,
                     "total": row.total, "groups": {g.key: n for g, n in row.counts}, "by_status": exam.by_status,
                 }
-                for exam, row in zip(exams, rows)
+                for exam, row in zip(exams, rows, strict=True)
             ],
         }).data)

@@ -309,7 +309,9 @@ class StaffDecisionResultSerializer(serializers.Serializer):
 
 class ReviewFlagSerializer(serializers.Serializer):
     rule_code = serializers.CharField()
-    severity = serializers.CharField(allow_blank=True, help_text="integrity, discouraged, or empty for an unknown rule.")
+    severity = serializers.CharField(
+        allow_blank=True, help_text="integrity, discouraged, or empty for an unknown rule.",
+    )
     comment = serializers.CharField(allow_blank=True)
     start_seconds = serializers.FloatField(allow_null=True)
     stop_seconds = serializers.FloatField(allow_null=True)

@@ -67,7 +67,7 @@ class Command(BaseCommand):
             users = self._learners(User, learners, rng)
             attempts = []
             now = timezone.now()
-            statuses, weights = zip(*STATUS_WEIGHTS.items())
+            statuses, weights = zip(*STATUS_WEIGHTS.items(), strict=False)
             for exam in exams:
                 for user in users:
                     if rng.random() < 0.15:
@@ -153,7 +153,7 @@ class Command(BaseCommand):
                 outcome=decision.outcome, disagreement=decision.disagreement, reviewer=payload["reviewer"],
                 reviewed_at=reviewed_at, raw_payload=payload,
             ))
-            flag_lists.append(list(zip(flags, decision.severities)))
+            flag_lists.append(list(zip(flags, decision.severities, strict=False)))
         Review.objects.bulk_create(reviews, batch_size=1000)
         if reviews and reviews[0].pk is None:  # a database that does not return ids from bulk inserts
             ids = dict(Review.objects.filter(provider="demo-provider", review_id__in=[r.review_id for r in reviews])
@@ -163,7 +163,7 @@ class Command(BaseCommand):
         ReviewFlag.objects.bulk_create([
             ReviewFlag(review_id=review.pk, rule_code=flag["rule"], severity=severity, comment=flag["comment"],
                        start_seconds=flag["start"], stop_seconds=flag["stop"])
-            for review, flags in zip(reviews, flag_lists) for flag, (_code, severity) in flags
+            for review, flags in zip(reviews, flag_lists, strict=False) for flag, (_code, severity) in flags
         ], batch_size=1000)
         return len(reviews)
 
