@@ -54,7 +54,7 @@ class SecurityHeadersMiddleware:
     """
     Put the app's security headers on responses of its own URLs.
 
-    Install it after Django's ``SecurityMiddleware``; check ``proctoring_results.W003``
+    Install it after Django's ``SecurityMiddleware``; check ``proctoring_results.W010``
     warns when it is missing.
     """
 

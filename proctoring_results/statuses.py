@@ -9,7 +9,9 @@ its table, where ``verified`` is shown as "Satisfactory" and ``rejected`` as
 other status vocabularies every layer shares: a provider's overall verdict
 (``ProviderStatus``) and what course staff may decide (``STAFF_OUTCOMES``).
 The model choices, the review rules, the REST serializers and the OpenAPI
-schema all derive from these.
+schema all derive from these. The statuses and their moves are argued in
+docs/decisions/0008-attempt-statuses-and-transitions.rst; ``attempts.py``
+applies the moves.
 """
 
 from django.db import models
@@ -19,7 +21,7 @@ from .exceptions import InvalidTransition, UnknownStatus
 
 
 class AttemptStatus(models.TextChoices):
-    """Stored value and dashboard label of each attempt status (ADR 0008, docs/decisions/)."""
+    """Stored value and dashboard label of each attempt status (ADR 0008)."""
 
     CREATED = "created", _("Created")
     READY_TO_START = "ready_to_start", _("Ready to Start")
