@@ -163,7 +163,7 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
         parts.append(format_html('<text x="0" y="{}">{}</text>', _LEGEND_H + 20, description))
 
     y = _LEGEND_H
-    for row, name, lines, row_h in zip(rows, names, labels, row_heights):
+    for row, name, lines, row_h in zip(rows, names, labels, row_heights, strict=True):
         bar_y = y + (row_h - _ROW_H) / 2  # the bar sits level with the middle of the name
         segments = []
         offset = _LABEL_W

@@ -44,7 +44,8 @@ def element(page, element_id):
 def task_rows(page):
     return {
         int(task_id): (state, [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)])
-        for task_id, state, row in re.findall(r'<tr data-task-id="(\d+)" data-state="(\w+)"[^>]*>(.*?)</tr>', page, re.S)
+        for task_id, state, row in re.findall(
+            r'<tr data-task-id="(\d+)" data-state="(\w+)"[^>]*>(.*?)</tr>', page, re.S)
     }
 
 
@@ -103,7 +104,8 @@ def test_each_report_says_when_and_by_whom_in_the_zone_the_page_names(client, in
     client.force_login(instructor)
     page = client.get(PAGE).content.decode()
     row = text(re.search(rf'<li class="pr-report" data-report-id="{report.id}">(.*?)</li>', page, re.S).group(1))
-    assert row == f"{report.file_name} Generated 2026-03-02 10:30:05 UTC by instructor · 1 row · {report.size_bytes} bytes"
+    assert row == (f"{report.file_name} Generated 2026-03-02 10:30:05 UTC by instructor · 1 row · "
+                   f"{report.size_bytes} bytes")
     assert "All times on this page are in UTC." in text(page)
 
 
@@ -237,7 +239,8 @@ def test_a_shorter_lifetime_is_worded_the_same_way_everywhere(client, instructor
     report = api.generate_report(COURSE_ID, instructor)
     client.force_login(instructor)
     assert "as they expire within 2 minutes." in text(client.get(PAGE).content.decode())
-    assert "Report links expire within 2 minutes." in text(expired_link_page(client, instructor, report).content.decode())
+    expired = expired_link_page(client, instructor, report).content.decode()
+    assert "Report links expire within 2 minutes." in text(expired)
 
 
 # ---------------------------------------------------------------- a learner with a report link

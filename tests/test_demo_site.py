@@ -99,7 +99,7 @@ class Demo:
         return found
 
     def stop(self, sig=signal.SIGINT, timeout=30):
-        """Ctrl-C (SIGINT to the whole process group, as a terminal sends it); SIGKILL what is left after ``timeout``."""
+        """Ctrl-C (SIGINT to the whole process group, as a terminal sends it); SIGKILL what is left after it."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
         try:
@@ -290,7 +290,8 @@ def test_generate_for_fifty_courses_in_a_burst(demo):
                    env=demo_environment(demo.var_dir), capture_output=True, timeout=120)
     cookies = sign_in(demo)
     results = at_once([lambda course=course: click_generate(demo, cookies, course) for course in courses])
-    assert statuses(results) == ["202"] * 50, [getattr(r, "text", r) for r in results if getattr(r, "status_code", 0) != 202]
+    assert statuses(results) == ["202"] * 50, [
+        getattr(r, "text", r) for r in results if getattr(r, "status_code", 0) != 202]
 
     def states():
         return dict(demo.query(
@@ -309,7 +310,7 @@ def test_generate_for_fifty_courses_in_a_burst(demo):
 # ---------------------------------------------------------------- signing out, stopping
 
 @pytest.mark.e2e
-def test_signing_out_returns_to_the_demo_home_page(demo, browser):  # noqa: F811
+def test_signing_out_returns_to_the_demo_home_page(demo, browser):
     from playwright.sync_api import expect
 
     page = browser.new_page(locale="en-US")

@@ -47,7 +47,7 @@ def mysql_source(django_db_setup, django_db_blocker):
                 cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
 
 
-def test_import_from_mysql_copies_exams_attempts_reviews_and_comments(learners):  # noqa: F811  (learners: the fixture imported above)
+def test_import_from_mysql_copies_exams_attempts_reviews_and_comments(learners):
     out = run("--match-users-by", "username", "--batch-size", "2", database=ALIAS)
 
     assert_imported(learners)

@@ -80,7 +80,7 @@ def test_the_header_is_the_lms_reports(course):
 
 
 def test_cells_mean_what_the_lms_report_means(course):
-    rows = {r[6]: dict(zip(LMS_HEADER, r)) for r in report(column_profile="lms")[1:]}
+    rows = {r[6]: dict(zip(LMS_HEADER, r, strict=True)) for r in report(column_profile="lms")[1:]}
     assert rows["CODE-A"] == {
         "course_id": COURSE_ID, "provider": "proctortrack", "track": "Unknown", "exam_name": "'=Final",
         "username": "ada", "email": "ada@example.edu", "attempt_code": "CODE-A", "allowed_time_limit_mins": "100",

@@ -30,7 +30,10 @@ __all__ = [
 
 
 def validate_extra_columns(extra_columns, report_type=_DEFAULT_TYPE, column_profile=None):
-    """The asked-for extra columns of a report type (and column profile) in report order, or ``InvalidReportOptions``."""
+    """The asked-for extra columns of a report type (and column profile) in report order.
+
+    Raises ``InvalidReportOptions`` for a column the type does not have.
+    """
     return spec_for(report_type, column_profile).validate_extra_columns(extra_columns)
 
 

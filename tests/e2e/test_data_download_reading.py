@@ -18,7 +18,7 @@ from proctoring_results.models import ReportTask
 from proctoring_results.statuses import AttemptStatus
 
 from ..factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory
-from .test_data_download_browser import ARTIFACTS, TIMEOUT_MS, browser, course, sign_in, sign_in_refused  # noqa: F401
+from .test_data_download_browser import ARTIFACTS, TIMEOUT_MS, browser, course, sign_in, sign_in_refused  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -137,11 +137,12 @@ def test_long_exam_names_read_in_full_and_thin_segments_keep_their_number(browse
     # Rows do not overlap: the next row's label starts below this one's last line.
     boxes = page.locator("svg.pr-status-chart text.pr-chart-label").evaluate_all(
         "ts => ts.map(t => { const b = t.getBBox(); return [b.y, b.y + b.height]; })")
-    assert all(a[1] <= b[0] for a, b in zip(sorted(boxes), sorted(boxes)[1:])), boxes
+    assert all(a[1] <= b[0] for a, b in zip(sorted(boxes), sorted(boxes)[1:], strict=False)), boxes
 
     # The thin Unsatisfactory segment (1 of 61) has no room for its number: hovering it names it,
     # and "Show the numbers" shows it in the table.
-    thin = page.locator("svg.pr-status-chart g.pr-chart-unsatisfactory").filter(has=page.locator("title", has_text="Thermodynamics"))
+    thin = page.locator("svg.pr-status-chart g.pr-chart-unsatisfactory").filter(
+        has=page.locator("title", has_text="Thermodynamics"))
     assert thin.locator("rect").evaluate("r => r.width.baseVal.value") < 10
     expect(thin.locator("text")).to_have_count(0)
     thin.hover()

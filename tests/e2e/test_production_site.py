@@ -130,7 +130,7 @@ def production_site(tmp_path):
             log.close()
 
 
-def test_under_production_settings_the_page_loads_its_script_and_styles_and_generate_works(browser,  # noqa: F811
+def test_under_production_settings_the_page_loads_its_script_and_styles_and_generate_works(browser,
                                                                                            production_site):
     from playwright.sync_api import expect
 

@@ -175,7 +175,7 @@ def test_ci_runs_pip_audit_and_the_deploy_check():
 @pytest.mark.django_db(transaction=True)
 def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
     """No Content-Security-Policy violation while the page loads and its script polls Pending Tasks."""
-    TASKS_PART = reverse("proctoring_results:data_download_tasks", args=[COURSE_ID])
+    tasks_part = reverse("proctoring_results:data_download_tasks", args=[COURSE_ID])
     from proctoring_results import api
 
     from ..factories import UserFactory
@@ -194,7 +194,7 @@ def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
     console = []
     page.on("console", lambda msg: console.append(msg.text))
     polled = []
-    page.on("request", lambda request: polled.append(request.url) if TASKS_PART in request.url else None)
+    page.on("request", lambda request: polled.append(request.url) if tasks_part in request.url else None)
     page.goto(f"{live_server.url}{reverse('proctoring_results:data_download', args=[COURSE_ID])}")
     page.fill("input[name=username]", "csp-instructor")
     page.fill("input[name=password]", "password")
@@ -202,7 +202,7 @@ def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
     page.wait_for_selector("text=Generate Proctored Exam Results Report")
     page.wait_for_function("() => true")
     page.wait_for_timeout(500)
-    page.wait_for_event("request", lambda r: TASKS_PART in r.url, timeout=20_000) if not polled else None
+    page.wait_for_event("request", lambda r: tasks_part in r.url, timeout=20_000) if not polled else None
     violations = page.evaluate("window.__cspViolations")
     assert violations == [], violations
     assert not [m for m in console if "Content Security Policy" in m], console
