@@ -39,6 +39,7 @@ then skips rows already imported instead of refreshing them.
 import json
 import logging
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import NamedTuple
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -206,6 +207,10 @@ def _aware(value):
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=dt_timezone.utc)
     return value
+
+
+#: Public name of the source-timestamp reading, for openedx/sync.py's key look-ups.
+aware = _aware
 
 
 def _minutes(value):
@@ -427,7 +432,7 @@ class EdxProctoringImporter:
     """One run of the import; ``run()`` returns an ``ImportSummary``."""
 
     def __init__(self, database="default", *, batch_size=1000, dry_run=False, resume=False,
-                 match_users_by="id", status_overrides=None, progress=None):
+                 match_users_by="id", status_overrides=None, progress=None, only=None):
         if database not in connections.settings:
             raise InvalidImportSource(f"There is no database alias '{str(database)[:80]}' in settings.DATABASES.")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -446,6 +451,8 @@ class EdxProctoringImporter:
         # edx exam id -> the exam's own due date (None: none set, or only in edx-when)
         self.exam_due_dates = {}
         self.progress = progress or (lambda kind, tally: None)
+        # None reads every row; {table: ids} reads only those rows of those tables (openedx/sync.py).
+        self.only = None if only is None else {table: sorted(set(ids)) for table, ids in only.items()}
         self.unknown_statuses = {}
         # edx exam id -> (our exam id or None when a dry run would create it, provider name)
         self.exams = {}
@@ -470,6 +477,9 @@ class EdxProctoringImporter:
 
     def _batches(self, table, columns):
         """Rows of ``table`` in id order, ``batch_size`` at a time (keyset paging: no long-open cursor)."""
+        if self.only is not None:
+            yield from self._chosen(table, columns, self.only.get(table, ()))
+            return
         last_id = 0
         while True:
             rows = self._fetch(
@@ -481,6 +491,17 @@ class EdxProctoringImporter:
                 return
             yield rows
             last_id = rows[-1][0]
+
+    def _chosen(self, table, columns, ids):
+        """The rows of ``table`` with these ids, in id order, ``batch_size`` at a time."""
+        for start in range(0, len(ids), self.batch_size):
+            chunk = ids[start:start + self.batch_size]
+            rows = self._fetch(
+                f"SELECT {self._names('id', *columns)} FROM {self._names(table)} "
+                f"WHERE {self._names('id')} IN ({self._placeholders(chunk)}) ORDER BY {self._names('id')}", chunk,
+            )
+            if rows:
+                yield rows
 
     def _placeholders(self, values):
         return ", ".join(["%s"] * len(values))
@@ -624,7 +645,10 @@ class EdxProctoringImporter:
 
     def _import_attempts(self):
         tally = _Tally("attempts")
-        limits = dict(ProctoredExam.objects.values_list("pk", "time_limit_mins"))
+        exams = ProctoredExam.objects.all()
+        if self.only is not None:  # a few rows: read only their exams' limits
+            exams = exams.filter(pk__in=[ours for ours, _provider in self.exams.values() if ours])
+        limits = dict(exams.values_list("pk", "time_limit_mins"))
         for batch in self._batches(ATTEMPTS, _columns(AttemptRow)):
             rows = [AttemptRow._make(row) for row in batch]
             tally.read += len(rows)
@@ -815,3 +839,47 @@ class EdxProctoringImporter:
 def import_edx_proctoring(database="default", **options):
     """Run one import (see ``EdxProctoringImporter``) and return its ``ImportSummary``."""
     return EdxProctoringImporter(database, **options).run()
+
+
+def remove_missing(database="default", *, attempt_codes=None, review_ids=()):
+    """
+    Remove here what edx-proctoring no longer has; returns how many attempts and reviews went.
+
+    ``attempt_codes`` maps attempt code -> edx-proctoring attempt id (our code is
+    ``attempt_code_of`` either, as the import made it). An attempt still in the
+    source stays. A removed attempt leaves the report, as it left edx-proctoring's
+    (docs/howto/install_openedx.rst); its status history stays, naming its code,
+    with a last line saying it was removed.
+    """
+    source = connections[database]
+    q = source.ops.quote_name
+    ours = {attempt_code_of(SimpleNamespace(id=edx_id, attempt_code=code)): code
+            for code, edx_id in (attempt_codes or {}).items()}
+    removed = 0
+    if ours:
+        with source.cursor() as cursor:
+            cursor.execute(f"SELECT {q('attempt_code')} FROM {q(ATTEMPTS)} WHERE {q('attempt_code')} IN "
+                           f"({', '.join(['%s'] * len(ours))})", list(ours))
+            present = {row[0] for row in cursor.fetchall()}
+        with transaction.atomic():
+            gone = list(ExamAttempt.objects.filter(
+                attempt_code__in=[ours_code for ours_code, code in ours.items() if code not in present]))
+            for attempt in gone:
+                AttemptStatusChange.objects.filter(attempt=attempt).update(attempt_code=attempt.attempt_code)
+            AttemptStatusChange.objects.bulk_create([
+                AttemptStatusChange(attempt=a, attempt_code=a.attempt_code, from_status=a.status, to_status=a.status,
+                                    source=AttemptStatusChange.Source.HOST,
+                                    reason="Removed in edx-proctoring: the attempt left the report.")
+                for a in gone
+            ])
+            ExamAttempt.objects.filter(pk__in=[a.pk for a in gone]).delete()
+            removed += len(gone)
+    ids = sorted(set(review_ids))
+    if ids:
+        with source.cursor() as cursor:
+            cursor.execute(f"SELECT {q('id')} FROM {q(REVIEWS)} WHERE {q('id')} IN ({', '.join(['%s'] * len(ids))})",
+                           ids)
+            present = {row[0] for row in cursor.fetchall()}
+        missing = [review_id_of(SimpleNamespace(id=i)) for i in ids if i not in present]
+        removed += Review.objects.filter(review_id__in=missing).delete()[1].get(Review._meta.label, 0)
+    return removed
