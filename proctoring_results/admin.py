@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from . import api
 from .exceptions import ReviewError
 from .models import (
-    AttemptStatusChange, CourseRole, ExamAttempt, ProctoredExam, Report, ReportDownload, ReportTask, Review,
-    ReviewFlag,
+    AttemptStatusChange, CourseRole, EdxProctoringSync, ExamAttempt, ProctoredExam, Report, ReportDownload,
+    ReportTask, Review, ReviewFlag,
 )
 
 
@@ -164,3 +164,20 @@ class ReportDownloadAdmin(admin.ModelAdmin):
     list_display = ("file_name", "course_id", "user", "downloaded_at")
     search_fields = ("file_name", "course_id")
     readonly_fields = [f.name for f in ReportDownload._meta.fields]
+
+
+@admin.register(EdxProctoringSync)
+class EdxProctoringSyncAdmin(admin.ModelAdmin):
+    """Where following edx-proctoring stands (openedx/sync.py): read-only, written by the reconciliation."""
+
+    list_display = ("synced_until", "behind_seconds", "last_pass_read", "last_pass_repaired", "last_pass_full",
+                    "last_pass_finished_at", "running_since", "last_error")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

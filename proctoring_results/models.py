@@ -253,9 +253,15 @@ class AttemptStatusChange(models.Model):
         PROVIDER = "provider", _("Proctoring provider review")
         STAFF = "staff", _("Course staff decision")
 
+    # SET_NULL, with the attempt code copied: when the exam runtime removes an attempt
+    # (edx-proctoring's remove_exam_attempt) the attempt goes, its history stays (openedx/sync.py).
     attempt = models.ForeignKey(
-        ExamAttempt, on_delete=models.CASCADE, related_name="status_changes",
-        verbose_name=_("attempt"), help_text=_("The attempt whose status changed."),
+        ExamAttempt, on_delete=models.SET_NULL, null=True, blank=True, related_name="status_changes",
+        verbose_name=_("attempt"), help_text=_("The attempt whose status changed (empty once it was removed)."),
+    )
+    attempt_code = models.CharField(
+        _("attempt code"), max_length=64, blank=True,
+        help_text=_("The code of a removed attempt, kept so its history still names it."),
     )
     from_status = models.CharField(_("from"), max_length=32, choices=AttemptStatus.choices, help_text=_("Before."))
     to_status = models.CharField(_("to"), max_length=32, choices=AttemptStatus.choices, help_text=_("After."))
@@ -572,3 +578,52 @@ class ReportDownload(models.Model):
 
     def __str__(self):
         return f"{self.file_name} at {self.downloaded_at}"
+
+
+class EdxProctoringSync(models.Model):
+    """
+    Where following edx-proctoring stands: one row, shown in the admin and by ``reconcile_edx_proctoring``.
+
+    Its row is also the lock that makes sync writes one at a time (openedx/sync.py),
+    so an older change applied late can never overwrite a newer one.
+
+    .. no_pii: Times and counts only.
+    """
+
+    ROW_ID = 1
+
+    synced_until = models.DateTimeField(
+        _("synced until"), null=True, blank=True,
+        help_text=_("Every edx-proctoring row modified before this was compared by a reconciliation pass."),
+    )
+    running_since = models.DateTimeField(
+        _("pass running since"), null=True, blank=True,
+        help_text=_("Start of the reconciliation pass under way; empty when none runs."),
+    )
+    last_pass_started_at = models.DateTimeField(_("last pass started"), null=True, blank=True, help_text=_("When."))
+    last_pass_finished_at = models.DateTimeField(_("last pass finished"), null=True, blank=True, help_text=_("When."))
+    last_pass_full = models.BooleanField(
+        _("last pass was full"), default=False, help_text=_("True when the last pass compared every row."),
+    )
+    last_full_pass_at = models.DateTimeField(
+        _("last full pass"), null=True, blank=True, help_text=_("Start of the last pass that compared every row."),
+    )
+    behind_seconds = models.FloatField(
+        _("behind (seconds)"), null=True, blank=True,
+        help_text=_("How far behind the last pass found this app: the age of the oldest change it had to repair "
+                    "(0 when the receivers had already applied everything)."),
+    )
+    last_pass_read = models.PositiveIntegerField(_("rows read"), default=0, help_text=_("By the last pass."))
+    last_pass_repaired = models.PositiveIntegerField(
+        _("rows repaired"), default=0, help_text=_("Rows the last pass created, changed or removed here."),
+    )
+    last_error = models.CharField(
+        _("last error"), max_length=255, blank=True, help_text=_("Why the last pass failed, if it did."),
+    )
+
+    class Meta:
+        verbose_name = _("edx-proctoring sync")
+        verbose_name_plural = _("edx-proctoring sync")
+
+    def __str__(self):
+        return f"edx-proctoring sync (synced until {self.synced_until})"
