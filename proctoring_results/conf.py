@@ -58,6 +58,23 @@ DEFAULTS = {
     "RULES": {},
     # When True an Unsatisfactory review becomes second_review_required instead of rejected.
     "SECOND_REVIEW_ON_FAILURE": False,
+    # Inside an LMS with edx-proctoring: follow every change to its exams, attempts, reviews,
+    # review comments and allowances into this app's tables (openedx/sync.py). False stops the
+    # receivers; the reconciliation still runs while its beat entry is there.
+    "EDX_PROCTORING_SYNC": True,
+    # Celery queue for the sync and reconciliation tasks; None uses the worker's default queue.
+    "EDX_PROCTORING_SYNC_QUEUE": None,
+    # Seconds between incremental reconciliation passes (the plugin's Celery beat entry);
+    # None or 0 adds no beat entry. Read when the LMS loads its plugin settings.
+    "EDX_PROCTORING_RECONCILE_SECONDS": 300,
+    # Each incremental pass re-reads rows modified this long before the last pass's start,
+    # so a transaction that committed late is not missed.
+    "EDX_PROCTORING_RECONCILE_OVERLAP_SECONDS": 120,
+    # Hours between full passes (every row compared; catches update() and raw SQL that left
+    # edx-proctoring's modified time alone); None or 0 never runs one from beat.
+    "EDX_PROCTORING_FULL_RECONCILE_HOURS": 24,
+    # Rows read and written per transaction by a reconciliation pass.
+    "EDX_PROCTORING_RECONCILE_BATCH_SIZE": 500,
     # Content-Security-Policy of the app's pages and API (security.py); "{nonce}" is the
     # per-request nonce for an inline <style>/<script>. None leaves the header to the host.
     "CONTENT_SECURITY_POLICY": (

@@ -28,3 +28,22 @@ def generate_proctored_exam_results_report(task_id):
 @shared_task(name="proctoring_results.fail_stale_report_tasks", ignore_result=True)
 def fail_stale_report_tasks():
     return api.fail_stale_report_tasks()
+
+
+# edx-proctoring sync (openedx/sync.py): sent by name from the LMS's model signals and by Celery beat.
+# The body lives with the Open edX face; these only name the tasks. Acknowledged late, so a change
+# whose worker died is delivered again (applying a change twice writes once).
+
+@shared_task(name="proctoring_results.sync_edx_proctoring_changes", acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)
+def sync_edx_proctoring_changes(changes):
+    from .openedx import sync
+
+    sync.apply_changes([tuple(change) for change in changes])
+
+
+@shared_task(name="proctoring_results.reconcile_edx_proctoring", ignore_result=True)
+def reconcile_edx_proctoring(full=False):
+    from .openedx import sync
+
+    sync.reconcile_due() if not full else sync.reconcile(full=True)

@@ -78,6 +78,7 @@ def plugin_settings(settings):
     _add_security_headers_middleware(settings)
     settings.OPEN_EDX_FILTERS_CONFIG = add_filter_steps(getattr(settings, "OPEN_EDX_FILTERS_CONFIG", None))
     _add_mako_templates(settings)
+    _add_reconciliation_beat_entry(settings, values)
 
 
 def _add_mako_templates(settings):
@@ -85,6 +86,36 @@ def _add_mako_templates(settings):
     dirs = getattr(settings, "MAKO_TEMPLATE_DIRS_BASE", None)
     if isinstance(dirs, list) and not any(str(d) == str(MAKO_TEMPLATES_DIR) for d in dirs):
         dirs.append(MAKO_TEMPLATES_DIR)
+
+
+#: The beat entry's name in the site's schedule.
+RECONCILE_BEAT_ENTRY = "proctoring_results.reconcile_edx_proctoring"
+
+
+def _add_reconciliation_beat_entry(settings, values):
+    """
+    Schedule the edx-proctoring reconciliation (openedx/sync.py), unless switched off.
+
+    The LMS's Celery app reads Django settings without a namespace, so its schedule
+    is ``CELERYBEAT_SCHEDULE``; a site whose app uses ``namespace="CELERY"`` has
+    ``CELERY_BEAT_SCHEDULE``. The entry goes into each that exists (the first when
+    neither does), beside the site's own entries, and never replaces one of theirs.
+    """
+    seconds = values.get("EDX_PROCTORING_RECONCILE_SECONDS", 300)
+    if not seconds:
+        return
+    entry = {
+        "task": RECONCILE_BEAT_ENTRY,
+        "schedule": float(seconds),
+        # A pass that could not start before the next one is due is dropped, not queued up behind it.
+        "options": {"expires": float(seconds), **({"queue": values["EDX_PROCTORING_SYNC_QUEUE"]}
+                                                  if values.get("EDX_PROCTORING_SYNC_QUEUE") else {})},
+    }
+    names = [n for n in ("CELERYBEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE") if isinstance(getattr(settings, n, None), dict)]
+    for name in names or ["CELERYBEAT_SCHEDULE"]:
+        schedule = dict(getattr(settings, name, None) or {})
+        schedule.setdefault(RECONCILE_BEAT_ENTRY, entry)
+        setattr(settings, name, schedule)
 
 
 def _add_security_headers_middleware(settings):
