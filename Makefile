@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import test-openedx edx-proctoring-venv edx-proctoring-schema docs quality migrations-check package-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import test-openedx edx-proctoring-venv edx-proctoring-schema test-edx-proctoring-live docs quality migrations-check package-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -101,6 +101,22 @@ edx-proctoring-venv: $(EDXP_VENV)/.installed ## install edx-proctoring from PyPI
 test-import: $(STAMP) $(EDXP_VENV)/.installed ## test the edx-proctoring import on a database made by edx-proctoring's own migrations
 	$(PY) -m pytest tests/test_import_edx_proctoring.py $(PYTEST_ARGS)
 
+# edx-proctoring 6.1.4 from PyPI installed beside this app, on one Django, as in an LMS: its API drives,
+# a real Celery worker follows. PostgreSQL and Redis, with names of their own unless told otherwise.
+LIVE_VENV := .tox/edx-proctoring-live
+LIVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/edxp_live
+LIVE_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+$(LIVE_VENV)/.installed: requirements/test.txt requirements/edx_proctoring_live.txt setup.py
+	python3.11 -m venv $(LIVE_VENV) || python3 -m venv $(LIVE_VENV)
+	$(LIVE_VENV)/bin/python -m pip install --quiet -r requirements/test.txt -r requirements/edx_proctoring_live.txt
+	$(LIVE_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-edx-proctoring-live: $(LIVE_VENV)/.installed ## edx-proctoring 6.1.4 beside the app: its changes reach the report through a real worker
+	DATABASE_URL=$(LIVE_DATABASE_URL) CELERY_BROKER_URL=$(LIVE_BROKER_URL) \
+		$(LIVE_VENV)/bin/python -m pytest tests/edx_proctoring_live --ds tests.edx_proctoring_live.settings $(PYTEST_ARGS)
+
 edx-proctoring-schema: $(EDXP_VENV)/.installed ## regenerate tests/fixtures/edx_proctoring_schema.sql from edx-proctoring's migrations
 	rm -f /tmp/edx-proctoring-schema.sqlite3
 	cd tests/edx_proctoring_site && EDXP_DB=/tmp/edx-proctoring-schema.sqlite3 DJANGO_SETTINGS_MODULE=edxp_settings \
@@ -122,7 +138,7 @@ quality: $(STAMP) ## ruff lint, deploy checks with the production settings, pip-
 
 requirements: ## recompile requirements/*.txt from requirements/*.in
 	$(PY) -m pip install --quiet pip-tools
-	for f in base example test mysql doc openedx; do \
+	for f in base example test mysql doc openedx edx_proctoring_live; do \
 		$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 			$(PIP_COMPILE_OPTS) -o requirements/$$f.txt requirements/$$f.in; done
 

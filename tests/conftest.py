@@ -17,7 +17,10 @@ pytest_plugins = ["tests.services"]
 #: tests/openedx need openedx-filters, Mako and settings built as the LMS builds them:
 #: `make test-openedx` runs them in an environment of their own, with those settings.
 LMS_SETTINGS = "tests.openedx.lms_settings"
-collect_ignore = [] if os.environ.get("DJANGO_SETTINGS_MODULE") == LMS_SETTINGS else ["openedx"]
+#: tests/edx_proctoring_live need edx-proctoring installed beside this app: `make test-edx-proctoring-live`.
+LIVE_SETTINGS = "tests.edx_proctoring_live.settings"
+collect_ignore = [folder for folder, wanted in (("openedx", LMS_SETTINGS), ("edx_proctoring_live", LIVE_SETTINGS))
+                  if os.environ.get("DJANGO_SETTINGS_MODULE") != wanted]
 
 
 _LEAKED_OVERRIDES = []
