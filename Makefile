@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import test-openedx edx-proctoring-venv edx-proctoring-schema test-edx-proctoring-live docs quality migrations-check package-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import test-openedx edx-proctoring-venv edx-proctoring-schema test-edx-proctoring-live bench-edx-proctoring-sync docs quality migrations-check package-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -116,6 +116,13 @@ $(LIVE_VENV)/.installed: requirements/test.txt requirements/edx_proctoring_live.
 test-edx-proctoring-live: $(LIVE_VENV)/.installed ## edx-proctoring 6.1.4 beside the app: its changes reach the report through a real worker
 	DATABASE_URL=$(LIVE_DATABASE_URL) CELERY_BROKER_URL=$(LIVE_BROKER_URL) \
 		$(LIVE_VENV)/bin/python -m pytest tests/edx_proctoring_live --ds tests.edx_proctoring_live.settings $(PYTEST_ARGS)
+
+BENCH_EDXP_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pr_bench_edxp
+BENCH_CALLS ?= 500
+bench-edx-proctoring-sync: $(LIVE_VENV)/.installed ## what the edx-proctoring receivers add to its create_exam_attempt and update_attempt_status
+	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_EDXP_DATABASE_URL))) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_EDXP_DATABASE_URL) CELERY_BROKER_URL=$(LIVE_BROKER_URL) \
+		$(LIVE_VENV)/bin/python benchmarks/edx_proctoring_sync.py --calls $(BENCH_CALLS)
 
 edx-proctoring-schema: $(EDXP_VENV)/.installed ## regenerate tests/fixtures/edx_proctoring_schema.sql from edx-proctoring's migrations
 	rm -f /tmp/edx-proctoring-schema.sqlite3

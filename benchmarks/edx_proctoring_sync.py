@@ -8,9 +8,7 @@ call: with this app's receivers connected, and with them disconnected (the
 floor: edx-proctoring alone). No worker consumes the messages; they go to a
 queue of the benchmark's own, deleted at the end.
 
-    make bench-edx-proctoring-sync            # or, in the live-sync virtualenv:
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pr_bench_edxp CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \\
-        .tox/edx-proctoring-live/bin/python benchmarks/edx_proctoring_sync.py --calls 500
+    make bench-edx-proctoring-sync [BENCH_CALLS=500] [LIVE_BROKER_URL=redis://127.0.0.1:6379/N]
 
 Prints a table and, last, one JSON line. The target (docs/performance.rst):
 the receivers add < 5 ms at p95 to each call.

@@ -196,9 +196,19 @@ def _source():
     return router.db_for_read(apps.get_model("edx_proctoring", "ProctoredExamStudentAttempt"))
 
 
-def _state_locked():
-    """The sync state row, locked until the transaction ends: sync writes go one at a time."""
+def _ensure_state():
+    """The sync state row exists (created outside the writing transaction; see ``_state_locked``)."""
     EdxProctoringSync.objects.get_or_create(pk=EdxProctoringSync.ROW_ID)
+
+
+def _state_locked():
+    """
+    The sync state row, locked until the transaction ends: sync writes go one at a time.
+
+    It is the transaction's first statement, and a locking read: on MySQL's
+    REPEATABLE READ the snapshot then starts with the first plain read, after
+    the lock, so the source rows read next are the ones committed by now.
+    """
     return EdxProctoringSync.objects.select_for_update().get(pk=EdxProctoringSync.ROW_ID)
 
 
@@ -260,13 +270,14 @@ def rows_of(source, changes):
 
 def apply_changes(changes):
     """
-    Apply ``[(kind, key), ...]`` from the current edx-proctoring rows; returns the ``ImportSummary``.
+    Apply ``[(kind, key), ...]`` from the current edx-proctoring rows; returns the import's summary and removals.
 
     The state row is locked first and the source read after, so of two tasks for
     one attempt the later one always reads (and writes) the later state.
     """
     alias = _source()
     source = _Source(alias)
+    _ensure_state()
     with transaction.atomic():
         _state_locked()
         only, removed_attempts, removed_reviews = rows_of(source, changes)
@@ -279,7 +290,7 @@ def apply_changes(changes):
 
 def _claim(now):
     """Mark a pass as running, unless one already is (one UPDATE: two beats cannot both win)."""
-    EdxProctoringSync.objects.get_or_create(pk=EdxProctoringSync.ROW_ID)
+    _ensure_state()
     free = Q(running_since__isnull=True) | Q(running_since__lt=now - STALE_PASS)
     return EdxProctoringSync.objects.filter(free, pk=EdxProctoringSync.ROW_ID).update(running_since=now) == 1
 

@@ -252,3 +252,31 @@ def test_the_report_command_output_is_the_api_report():
     new_attempt(exam_id)
     sync.reconcile(full=True)
     assert len(report(COURSE)) == 1
+
+
+def test_the_same_change_twice_writes_once_and_a_late_one_never_goes_back(worker):
+    attempt_id, code, _ = new_attempt(new_exam())
+    submit(attempt_id)
+    eventually(lambda: status_of(code) == "submitted", "submitted")
+    history = AttemptStatusChange.objects.filter(attempt__attempt_code=code).count()
+
+    change = ["proctoring_proctoredexamstudentattempt", attempt_id]
+    summary, _removed = sync.apply_changes([tuple(change)])  # the same change, again
+    attempts = next(c for c in summary.counts if c.kind == "attempts")
+    assert (attempts.read, attempts.created, attempts.updated) == (1, 0, 0)
+
+    # The message of the attempt's creation, delivered late by a redelivery: it re-reads the row of now.
+    celery_app.send_task(sync.SYNC_TASK, args=[[change]])
+    edx.update_attempt_status(attempt_id, "error")
+    eventually(lambda: status_of(code) == "error", "the newest status")
+    celery_app.send_task(sync.SYNC_TASK, args=[[change]])
+    # One worker takes messages in order: once a later attempt shows, the late message was applied.
+    _marker_id, marker, _ = new_attempt(exam_of(attempt_id))
+    eventually(lambda: marker in rows(), "a change sent after the late one")
+    assert status_of(code) == "error"
+    assert AttemptStatusChange.objects.filter(attempt__attempt_code=code).count() == history + 1
+
+
+
+def exam_of(attempt_id):
+    return edx.get_exam_attempt_by_id(attempt_id)["proctored_exam"]["id"]
