@@ -114,10 +114,19 @@ def _defer(sender, instance, deleted):
         if not app_settings.EDX_PROCTORING_SYNC:
             return
         kind, key = change_of(sender, instance, deleted)
-        transaction.on_commit(partial(publisher.put, (kind, key)), using=router.db_for_write(sender))
+        transaction.on_commit(partial(_queue, (kind, key)), using=router.db_for_write(sender))
     except Exception as exc:  # noqa: BLE001 - the learner's exam must go on; reconciliation repairs
         log.warning("edx-proctoring sync: %s of a %s not deferred (%s); the reconciliation will apply it.",
                     "delete" if deleted else "save", sender.__name__, type(exc).__name__)
+
+
+def _queue(change):
+    """The ``on_commit`` callback: runs after edx-proctoring committed, where an exception would reach its caller."""
+    try:
+        publisher.put(change)
+    except Exception as exc:  # noqa: BLE001 - same rule as above
+        log.warning("edx-proctoring sync: a %s change not queued (%s); the reconciliation will apply it.",
+                    change[0], type(exc).__name__)
 
 
 def enqueue(changes):

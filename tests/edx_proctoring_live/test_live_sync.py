@@ -246,6 +246,28 @@ def test_broker_down_during_the_learners_update_the_change_arrives_later(worker)
     eventually(lambda: status_of(code) == "started", "the change, after the broker is back")
 
 
+@pytest.mark.parametrize("broken", ["change_of", "_queue_put"])
+def test_a_bug_in_the_receivers_never_reaches_the_learner_and_reconciliation_repairs(worker, monkeypatch, broken):
+    attempt_id, code, _ = new_attempt(new_exam())
+    eventually(lambda: status_of(code) == "created", "created")
+    sync.reconcile(full=True)
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug in this app")
+
+    if broken == "change_of":  # in the receiver, inside edx-proctoring's transaction
+        monkeypatch.setattr(sync, "change_of", bug)
+    else:  # in the on_commit callback, after edx-proctoring committed
+        monkeypatch.setattr(sync.publisher, "put", bug)
+    edx.update_attempt_status(attempt_id, "started")  # the learner's call succeeds, and is committed
+    monkeypatch.undo()
+    assert ProctoredExamStudentAttempt.objects.get(pk=attempt_id).status == "started"
+    assert status_of(code) == "created"
+
+    celery_app.send_task(sync.RECONCILE_TASK)
+    eventually(lambda: status_of(code) == "started", "the reconciliation's repair")
+
+
 def test_the_report_command_output_is_the_api_report():
     """The helper reads the same CSV the command prints (guards the helper, not the sync)."""
     exam_id = new_exam()
