@@ -9,9 +9,11 @@ after (``generate_proctored_exam_results_report --stdout``).
 
 import io
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from edx_proctoring import api as edx
 from edx_proctoring.backends.mock import MockProctoringBackendProvider
 from edx_proctoring.models import ProctoredExamStudentAttempt
@@ -46,7 +48,9 @@ def post_review(attempt_id, status, comments=(), reviewed_by=None):
 
 
 def new_exam(name="Final Exam", minutes=90, content_id=FINAL):
-    return edx.create_exam(COURSE, content_id, name, minutes, is_proctored=True, backend="mock")
+    """An exam due in a month: the import's mapping then knows an unstarted attempt's allowed time."""
+    due = timezone.now() + timedelta(days=30)
+    return edx.create_exam(COURSE, content_id, name, minutes, due_date=due, is_proctored=True, backend="mock")
 
 
 def new_attempt(exam_id, learner=None):
@@ -218,8 +222,6 @@ def test_a_queryset_update_behind_the_signals_back_is_repaired(worker):
     sync.reconcile(full=True)
 
     # One update() that moves edx-proctoring's modified time, one that does not: no signal for either.
-    from django.utils import timezone
-
     ProctoredExamStudentAttempt.objects.filter(pk=attempt_id).update(status="error", modified=timezone.now())
     ProctoredExamStudentAttempt.objects.filter(pk=other_id).update(status="error")
     assert status_of(code) == status_of(other) == "created"
