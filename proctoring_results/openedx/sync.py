@@ -230,6 +230,10 @@ class _Source:
     def q(self, *names):
         return ", ".join(self.connection.ops.quote_name(n) for n in names)
 
+    def when(self, value):
+        """An aware datetime as this database takes it in raw SQL (MySQL and SQLite: naive UTC)."""
+        return self.connection.ops.adapt_datetimefield_value(value)
+
     def column(self, sql, params):
         with self.connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -314,7 +318,7 @@ def _changed_keys(source, table, since, batch_size):
                 f"SELECT {q('modified')}, {q('id')} FROM {q(table)} "
                 f"WHERE {q('modified')} > %s OR ({q('modified')} = %s AND {q('id')} > %s) "
                 f"ORDER BY {q('modified')}, {q('id')} LIMIT %s",
-                [after[0], after[0], after[1], batch_size],
+                [source.when(after[0]), source.when(after[0]), after[1], batch_size],
             )
             rows = [(importers.aware(m), i) for m, i in cursor.fetchall()]
         if not rows:
@@ -346,7 +350,7 @@ def _deleted_attempts(source, since):
         cursor.execute(
             f"SELECT {q('history_date', 'id', 'attempt_code')} FROM {q(ATTEMPT_HISTORY)} "
             f"WHERE {q('history_type')} = %s AND {q('history_date')} >= %s ORDER BY {q('history_date')}",
-            ["-", since],
+            ["-", source.when(since)],
         )
         return [(importers.aware(d), i, c) for d, i, c in cursor.fetchall()]
 
