@@ -124,20 +124,21 @@ def main():
     User = get_user_model()
     timings = {(op, mode): [] for op in ("create_exam_attempt", "update_attempt_status")
                for mode in ("on", "off", "receivers")}
+    def measure(op, mode, function, *call_args):
+        spent["seconds"] = 0.0
+        start = time.perf_counter()
+        value = function(*call_args)
+        timings[(op, mode)].append(time.perf_counter() - start)
+        if mode == "on":
+            timings[(op, "receivers")].append(spent["seconds"])
+        return value
+
     for i in range(args.calls):
         for mode in (("on", "off") if i % 2 == 0 else ("off", "on")):
             sync.connect() if mode == "on" else sync.disconnect()
             learner = User.objects.create(username=f"bench-{run}-{i}-{mode}", email=f"b{run}{i}{mode}@example.edu")
-            for op, call in (("create_exam_attempt", lambda: edx.create_exam_attempt(exam_id, learner.id)),
-                             ("update_attempt_status", lambda: edx.update_attempt_status(attempt_id, "started"))):
-                spent["seconds"] = 0.0
-                start = time.perf_counter()
-                value = call()
-                timings[(op, mode)].append(time.perf_counter() - start)
-                if mode == "on":
-                    timings[(op, "receivers")].append(spent["seconds"])
-                if op == "create_exam_attempt":
-                    attempt_id = value
+            attempt_id = measure("create_exam_attempt", mode, edx.create_exam_attempt, exam_id, learner.id)
+            measure("update_attempt_status", mode, edx.update_attempt_status, attempt_id, "started")
     sync.connect()
     sync.publisher.flush(60)
     with celery_app.connection_for_write() as conn:

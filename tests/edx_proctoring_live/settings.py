@@ -8,9 +8,9 @@ grades services) are edx-proctoring's own test doubles, set in conftest.py.
 
 import os
 
-from tests.settings import *  # noqa: F401,F403
+from tests.settings import *  # noqa: F403
 
-INSTALLED_APPS = [  # noqa: F405
+INSTALLED_APPS = [
     *INSTALLED_APPS,  # noqa: F405
     "edx_when",  # imported by edx_proctoring.api
     "edx_proctoring",
@@ -19,7 +19,7 @@ INSTALLED_APPS = [  # noqa: F405
 SITE_NAME = PLATFORM_NAME = "edx-proctoring live sync tests"
 DEFAULT_FROM_EMAIL = "noreply@example.invalid"
 CONTACT_EMAIL = TECH_SUPPORT_EMAIL = "support@example.invalid"
-ENV_ROOT = os.environ["EXAMPLE_VAR_DIR"]  # noqa: F405  (edx-proctoring may write workers.json here)
+ENV_ROOT = os.environ["EXAMPLE_VAR_DIR"]
 PIPELINE = {"JAVASCRIPT": {}}  # edx-proctoring's plugin settings register their JavaScript bundle here
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 FEATURES = {}

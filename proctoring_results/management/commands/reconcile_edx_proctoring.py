@@ -1,4 +1,7 @@
-"""Bring this app up to date with edx-proctoring's tables now, and say how far behind it was (docs/howto/install_openedx.rst)."""
+"""Bring this app up to date with edx-proctoring's tables now, and say how far behind it was.
+
+docs/howto/install_openedx.rst, "The report stays current".
+"""
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
