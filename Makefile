@@ -59,9 +59,9 @@ test-django42: $(DJ42_VENV)/.installed ## run the suite on Django 4.2 LTS (SQLit
 # settings built as the LMS builds them (tests/openedx/lms_settings.py).
 OPENEDX_VENV := .tox/openedx
 
-$(OPENEDX_VENV)/.installed: requirements/openedx.txt setup.py
+$(OPENEDX_VENV)/.installed: requirements/test.txt requirements/openedx.txt setup.py
 	python3.11 -m venv $(OPENEDX_VENV) || python3 -m venv $(OPENEDX_VENV)
-	$(OPENEDX_VENV)/bin/python -m pip install --quiet -r requirements/openedx.txt
+	$(OPENEDX_VENV)/bin/python -m pip install --quiet -r requirements/test.txt -r requirements/openedx.txt
 	$(OPENEDX_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -141,7 +141,7 @@ quality: $(STAMP) ## ruff lint, deploy checks with the production settings, pip-
 		../$(PY) manage.py check --deploy --fail-level WARNING --settings example.settings_production
 	# Known vulnerabilities in any pinned package fail the build (docs/security.rst).
 	$(VENV)/bin/pip-audit --no-deps --disable-pip --progress-spinner off \
-		-r requirements/test.txt -r requirements/mysql.txt -r requirements/doc.txt
+		-r requirements/test.txt -r requirements/mysql.txt -r requirements/doc.txt -r requirements/openedx.txt
 
 requirements: ## recompile requirements/*.txt from requirements/*.in
 	$(PY) -m pip install --quiet pip-tools
