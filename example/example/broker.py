@@ -3,9 +3,9 @@ The demo's file-system Celery broker, with messages that appear whole.
 
 kombu's file-system transport creates a message's file, then writes it: a
 worker listing the folder in between takes the empty file, fails to decode it
-and stops (seen with 50 Generate clicks in a burst), and the message is lost.
-Here a message is written under a name the worker skips, then renamed into
-place; a rename is atomic, so the worker sees a whole message or none.
+and stops (seen with 50 Generate clicks in a burst; celery/kombu#1551), and the
+message is lost. Here a message is written under a name the worker skips, then
+renamed into place; a rename is atomic, so the worker sees a whole message or none.
 ``example/celery.py`` makes it the transport of ``filesystem://`` URLs in the
 example's processes (the URL, not a setting, picks it, so a test that points
 Celery at another broker gets that broker).
