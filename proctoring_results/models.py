@@ -394,7 +394,9 @@ class ReportTaskQuerySet(models.QuerySet):
         reloads the page still learns why no report came.
         """
         course_tasks = self.filter(course_id=course_key)
-        last_ended = course_tasks.filter(active__isnull=True).order_by("-created", "-id").values("pk")[:1]
+        # Per report type, newest first: the order of the index proctoring_task_course_idx.
+        last_ended = (course_tasks.filter(report_type=models.OuterRef("report_type"), active__isnull=True)
+                      .order_by("-created", "-id").values("pk")[:1])
         since = now - ReportTask.FAILURE_SHOWN_FOR
         recent = models.Q(finished_at__gte=since) | models.Q(finished_at__isnull=True, created__gte=since)
         return course_tasks.filter(
