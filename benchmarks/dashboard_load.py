@@ -4,7 +4,7 @@ Open-loop load on the Data Download page's polling endpoints, served by gunicorn
 Usage::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pr_bench \\
-        .venv/bin/python benchmarks/dashboard_load.py [--duration 30] [--workers 2 --threads 4]
+        .venv/bin/python benchmarks/dashboard_load.py [--duration 30] [--workers 2 --threads 4] [--target page]
 
 Sets up one course with 1,000 reports (rows only: listing needs no files), the
 1,000 finished tasks that made them and one running task; a course-staff user
@@ -16,7 +16,10 @@ workers, persistent database connections, ``DEBUG`` off), then:
    freshly signed links), for ``--duration`` seconds. The load is open loop:
    every request leaves at its scheduled time whether or not earlier ones have
    answered, and its latency is measured from that scheduled time, so a slow
-   server cannot hide its queueing (no coordinated omission).
+   server cannot hide its queueing (no coordinated omission). With
+   ``--target page`` the pollers alternate the two HTML parts the page's own
+   script fetches instead (``.../data_download/tasks/`` and
+   ``.../data_download/reports/``), signed in with a session cookie.
 2. Steps the offered rate up (``--step-seconds`` each) until a step misses
    (p95 over both endpoints at or above 50 ms, or any error); when the 50 req/s
    run itself missed, steps down instead until one holds. The ceiling is the
@@ -54,6 +57,12 @@ STAFF = "bench-dashboard-staff"
 ENDPOINTS = {
     "report-tasks": f"/api/proctoring-results/v1/courses/{COURSE_ID}/report-tasks/",
     "reports": f"/api/proctoring-results/v1/courses/{COURSE_ID}/reports/",
+}
+#: ``--target page``: the HTML parts the Data Download page's own script polls (session cookie),
+#: Pending Tasks and the report list with freshly signed links, rendered by the page's templates.
+PAGE_ENDPOINTS = {
+    "tasks-part": f"/courses/{COURSE_ID}/instructor/data_download/tasks/",
+    "reports-part": f"/courses/{COURSE_ID}/instructor/data_download/reports/",
 }
 TARGET_P95_MS = 50.0
 POLLERS = 50
@@ -108,6 +117,21 @@ def prepare_course():
     return token.key
 
 
+def page_session_cookie():
+    """A signed-in session of the staff user, as the browser holding the page has: the ``Cookie`` value."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = get_user_model().objects.get(username=STAFF)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
 # ---------------------------------------------------------------- the server
 
 def _free_port():
@@ -158,9 +182,10 @@ def stop_gunicorn(proc):
 class Client:
     """One HTTP/1.1 keep-alive connection per poller, as a browser tab keeps one."""
 
-    def __init__(self, port, token):
+    def __init__(self, port, auth):
+        """``auth``: one header line, ``Authorization: Token ...`` (REST) or ``Cookie: ...`` (the page)."""
         self.port = port
-        self.headers = f"Host: 127.0.0.1\r\nAuthorization: Token {token}\r\nAccept: application/json\r\n"
+        self.headers = f"Host: 127.0.0.1\r\n{auth}\r\nAccept: application/json, text/html\r\n"
         self.reader = self.writer = None
         self.lock = asyncio.Lock()
 
@@ -203,12 +228,12 @@ class Client:
         self.reader = self.writer = None
 
 
-async def _measure(port, token, rate, duration):
+async def _measure(port, auth, rate, duration, endpoints=ENDPOINTS):
     """Offer ``rate`` req/s from 50 pollers for ``duration`` s; return {endpoint: [(latency_ms, status)]}."""
-    names = list(ENDPOINTS)
+    names = list(endpoints)
     interval = POLLERS / rate
     results = {name: [] for name in names}
-    clients = [Client(port, token) for _ in range(POLLERS)]
+    clients = [Client(port, auth) for _ in range(POLLERS)]
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
     pending = set()
@@ -217,7 +242,7 @@ async def _measure(port, token, rate, duration):
         delay = scheduled - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        status = await client.get(ENDPOINTS[name])
+        status = await client.get(endpoints[name])
         results[name].append(((loop.time() - scheduled) * 1000, status))
 
     count = max(1, round(duration / interval))
@@ -290,11 +315,11 @@ def print_summary(summary, title):
     sys.stdout.flush()
 
 
-def _check(port, token):
-    """Both endpoints answer 200 for the staff token before any load is offered."""
+def _check(port, auth, endpoints):
+    """Both endpoints answer 200 for the staff user before any load is offered."""
     async def probe():
-        client = Client(port, token)
-        statuses = {name: await client.get(path) for name, path in ENDPOINTS.items()}
+        client = Client(port, auth)
+        statuses = {name: await client.get(path) for name, path in endpoints.items()}
         client.close()
         return statuses
 
@@ -314,6 +339,9 @@ def main(argv=None):
                         help="step-down rates in req/s below 50, tried when 50 req/s missed, until one holds")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker, gthread (default 4)")
+    parser.add_argument("--target", choices=("api", "page"), default="api",
+                        help="api: the REST endpoints (token); page: the HTML parts the page's script polls "
+                             "(session cookie)")
     args = parser.parse_args(argv)
     try:
         rates = sorted(int(r) for r in args.rates.split(",") if r.strip())
@@ -327,6 +355,10 @@ def main(argv=None):
     var_dir = Path(tempfile.mkdtemp(prefix="proctoring-dashboard-"))
     setup_django(var_dir=var_dir)
     token = prepare_course()
+    if args.target == "page":
+        endpoints, auth = PAGE_ENDPOINTS, f"Cookie: {page_session_cookie()}"
+    else:
+        endpoints, auth = ENDPOINTS, f"Authorization: Token {token}"
     site = where_it_ran()
     from django.db import connections
 
@@ -334,16 +366,18 @@ def main(argv=None):
     port = _free_port()
     server = start_gunicorn(port, args.workers, args.threads, var_dir)
     try:
-        _check(port, token)
-        asyncio.run(_measure(port, token, POLLERS, 3))  # warm up: imports, connections, caches
-        main_run = summarise(asyncio.run(_measure(port, token, POLLERS, args.duration)), POLLERS, args.duration)
+        _check(port, auth, endpoints)
+        asyncio.run(_measure(port, auth, POLLERS, 3, endpoints))  # warm up: imports, connections, caches
+        main_run = summarise(asyncio.run(_measure(port, auth, POLLERS, args.duration, endpoints)), POLLERS,
+                             args.duration)
         print_summary(main_run, f"{POLLERS} pollers, once a second each")
         steps = [{"offered_rps": POLLERS, "p95_ms": main_run["p95_ms"], "errors": main_run["errors"]}]
         # Up from 50 req/s while each step holds; down from it, when it missed, until one holds.
         up = held(main_run)
         further = [r for r in rates if r > POLLERS] if up else sorted((r for r in lower if r < POLLERS), reverse=True)
         for rate in further:
-            step = summarise(asyncio.run(_measure(port, token, rate, args.step_seconds)), rate, args.step_seconds)
+            step = summarise(asyncio.run(_measure(port, auth, rate, args.step_seconds, endpoints)), rate,
+                             args.step_seconds)
             print_summary(step, "step")
             steps.append({"offered_rps": rate, "p95_ms": step["p95_ms"], "errors": step["errors"]})
             if held(step) != up:
@@ -352,7 +386,7 @@ def main(argv=None):
         lowest = min(s["offered_rps"] for s in steps)
         print(f"highest offered rate with p95 < {TARGET_P95_MS:.0f} ms and no errors, every lower rate too: "
               + (f"{best} req/s" if best else f"none ({lowest} req/s missed)"))
-        result = dict(main_run, reports_in_course=REPORTS, gunicorn=f"{args.workers} workers x {args.threads} threads",
+        result = dict(main_run, target=args.target, reports_in_course=REPORTS, gunicorn=f"{args.workers} workers x {args.threads} threads",
                       max_rps_p95_under_50ms=best, steps=sorted(steps, key=lambda s: s["offered_rps"]),
                       load_1m=round(os.getloadavg()[0], 2), **site)
         print(json.dumps(result))

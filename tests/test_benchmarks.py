@@ -242,3 +242,27 @@ def test_the_dashboard_benchmark_reports_its_figures_in_a_short_run(bench_databa
     rates = [step["offered_rps"] for step in figures["steps"]]
     assert rates in ([50, 60], [40, 50], [50])
     assert figures["max_rps_p95_under_50ms"] == _dashboard_load().ceiling(figures["steps"])
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the page-parts benchmark runs on PostgreSQL")
+def test_the_page_parts_benchmark_compares_each_part_with_the_endpoint_it_replaced(bench_database):
+    env = dict(os.environ, DATABASE_URL=bench_database)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)
+    result = subprocess.run([sys.executable, "benchmarks/page_parts.py", "--requests", "3"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(figures["endpoints"]) == {"report-tasks", "reports", "tasks-part", "reports-part"}
+    assert set(figures["ratio"]) == {"tasks-part", "reports-part"} and all(r > 0 for r in figures["ratio"].values())
+    # The same queries as the endpoints the page used to poll: rendering HTML adds none.
+    endpoints = figures["endpoints"]
+    assert endpoints["tasks-part"]["queries"] == endpoints["report-tasks"]["queries"]
+    assert endpoints["reports-part"]["queries"] == endpoints["reports"]["queries"]
+
+
+def test_the_page_parts_benchmark_says_what_is_wrong_in_one_sentence():
+    result = subprocess.run([sys.executable, "benchmarks/page_parts.py", "--requests", "0"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip() == "error: --requests must be a positive whole number"
