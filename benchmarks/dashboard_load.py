@@ -386,7 +386,8 @@ def main(argv=None):
         lowest = min(s["offered_rps"] for s in steps)
         print(f"highest offered rate with p95 < {TARGET_P95_MS:.0f} ms and no errors, every lower rate too: "
               + (f"{best} req/s" if best else f"none ({lowest} req/s missed)"))
-        result = dict(main_run, target=args.target, reports_in_course=REPORTS, gunicorn=f"{args.workers} workers x {args.threads} threads",
+        result = dict(main_run, target=args.target, reports_in_course=REPORTS,
+                      gunicorn=f"{args.workers} workers x {args.threads} threads",
                       max_rps_p95_under_50ms=best, steps=sorted(steps, key=lambda s: s["offered_rps"]),
                       load_1m=round(os.getloadavg()[0], 2), **site)
         print(json.dumps(result))

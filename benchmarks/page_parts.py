@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import fail, setup_django, where_it_ran  # noqa: E402
+from _common import fail, setup_django, where_it_ran
 
 #: Each page part and the REST endpoint whose JSON the page's script used to format.
 PAIRS = {"tasks-part": "report-tasks", "reports-part": "reports"}
