@@ -86,3 +86,44 @@ def test_the_callback_serializer_hands_the_domain_a_dataclass():
     [flag] = submission.flags
     assert (flag.rule, flag.comment, flag.start, flag.stop) == ("phone", "  as sent ", 1.0, None)
     assert submission.raw == payload  # kept as the provider sent it
+
+
+def _write_mo(path, catalog):
+    """A GNU gettext catalog (.mo) holding ``catalog`` (msgid -> msgstr), as msgfmt writes it."""
+    import struct
+
+    entries = sorted({"": "Content-Type: text/plain; charset=UTF-8\n", **catalog}.items())
+    ids = [k.encode() for k, _v in entries]
+    strs = [v.encode() for _k, v in entries]
+    start = 7 * 4 + 16 * len(entries)
+    id_table, str_table, data = [], [], b""
+    for text in ids:
+        id_table.append((len(text), start + len(data)))
+        data += text + b"\0"
+    for text in strs:
+        str_table.append((len(text), start + len(data)))
+        data += text + b"\0"
+    header = struct.pack("Iiiiiii", 0x950412DE, 0, len(entries), 7 * 4, 7 * 4 + 8 * len(entries), 0, 0)
+    tables = b"".join(struct.pack("ii", *pair) for pair in id_table + str_table)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(header + tables + data)
+
+
+@pytest.fixture
+def french(tmp_path, settings):
+    """The seed's sentence translated into French, from a catalog on LOCALE_PATHS (Django reloads them)."""
+    from django.utils import translation
+
+    with translation.override(None):
+        msgid = str(api.REPORT_BEING_CREATED)
+    french = "Le rapport est en cours de création. Voir les tâches en attente ci-dessous."
+    _write_mo(tmp_path / "fr" / "LC_MESSAGES" / "django.mo", {msgid: french})
+    settings.LOCALE_PATHS = [str(tmp_path)]
+    return french
+
+
+def test_the_202_and_the_409_say_the_seed_sentence_in_the_callers_language(staff_client, french):
+    first = staff_client.post(TASKS, {}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="fr")
+    again = staff_client.post(TASKS, {}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="fr")
+    assert (first.status_code, again.status_code) == (202, 409)
+    assert first.json()["message"] == again.json()["message"] == french
