@@ -304,3 +304,20 @@ def test_the_same_change_twice_writes_once_and_a_late_one_never_goes_back(worker
 
 def exam_of(attempt_id):
     return edx.get_exam_attempt_by_id(attempt_id)["proctored_exam"]["id"]
+
+
+def test_one_reconciliation_pass_at_a_time():
+    new_attempt(new_exam())
+    sync.reconcile(full=True)
+    EdxProctoringSync.objects.update(running_since=timezone.now())  # a pass is under way elsewhere
+
+    assert sync.reconcile() is None
+    with pytest.raises(CommandError, match="^Another reconciliation pass is running"):
+        call_command("reconcile_edx_proctoring")
+
+    # A claim older than an hour is a pass that died with its worker: the next one runs.
+    EdxProctoringSync.objects.update(running_since=timezone.now() - sync.STALE_PASS - timedelta(minutes=1))
+    out = io.StringIO()
+    call_command("reconcile_edx_proctoring", stdout=out)
+    assert out.getvalue().startswith("Last pass (incremental) finished")
+    assert EdxProctoringSync.objects.get().running_since is None
