@@ -10,8 +10,13 @@ the ``Report`` table, never by listing the storage.
 
 import logging
 import os
+import queue
+import tempfile
+import threading
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 
 from .conf import app_settings
@@ -49,6 +54,187 @@ def overwrites_files(storage):
     two reports must never replace each other, so a system check warns (W002).
     """
     return is_s3_storage(storage) and bool(getattr(storage, "file_overwrite", False))
+
+
+# ---------------------------------------------------------------- writing a report into storage
+
+#: S3 part size when the storage's ``transfer_config`` names none (S3's smallest part is 5 MiB).
+DEFAULT_PART_BYTES = 8 * 2**20
+
+#: Full parts handed to the uploader thread and not sent yet: with the part being filled, at
+#: most (1 + this) parts are in memory, whatever the report's size.
+PARTS_IN_FLIGHT = 1
+
+
+class ReportUploadError(Exception):
+    """Storing the report failed; ``__cause__`` is the storage's own error (its text may name the bucket)."""
+
+
+@contextmanager
+def report_upload(storage, name):
+    """
+    A binary file to write a report into, stored under ``name`` once the block ends without error.
+
+    Yields an object with ``write(data)``; after the block, its ``name`` is the
+    name the storage gave the file. On S3 (``S3Storage`` without gzip) the bytes
+    go up as a multipart upload *while* they are written, through a bounded
+    buffer (``S3MultipartUpload``): no temporary file, and memory bounded by a
+    few parts. Anything else, the local file system included, gets the bytes in a
+    temporary file saved through ``storage.save`` at the end, as before. Either
+    way nothing is left stored when the block raises: the multipart upload is
+    aborted. A storage failure is raised as ``ReportUploadError``.
+    """
+    if is_s3_storage(storage) and not getattr(storage, "gzip", False):
+        upload = S3MultipartUpload(storage, name)
+        try:
+            yield upload
+        except BaseException:
+            upload.abort()
+            raise
+        upload.complete()
+        return
+    with tempfile.TemporaryFile(prefix="proctoring-report-", suffix=".csv") as tmp:
+        upload = _TemporaryFileUpload(tmp)
+        yield upload
+        tmp.flush()
+        tmp.seek(0)
+        try:
+            upload.name = storage.save(name, File(tmp, name=os.path.basename(name)))
+        except Exception as exc:
+            raise ReportUploadError(type(exc).__name__) from exc
+
+
+class _TemporaryFileUpload:
+    def __init__(self, fileobj):
+        self.write = fileobj.write
+        self.name = None
+
+
+class S3MultipartUpload:
+    """
+    A multipart upload to an ``S3Storage``, fed part by part while the report is written.
+
+    ``write`` fills a part of ``multipart_chunksize`` bytes (the storage's
+    ``transfer_config``); each full part is handed to a thread that uploads it
+    while the next part fills, so the database read and the upload overlap. At
+    most ``PARTS_IN_FLIGHT`` parts are handed over and not sent yet: a slow
+    upload makes ``write`` wait instead of memory grow. A report smaller than one part is one ``PutObject``. ``complete``
+    finishes the upload; ``abort`` (any failure) aborts it, so S3 keeps no
+    object and no unfinished upload. The object gets the storage's parameters
+    (``default_acl``, object parameters, content type), as ``storage.save`` would.
+    """
+
+    def __init__(self, storage, name):
+        from storages.utils import clean_name
+
+        self.storage = storage
+        # An existing key gets a new name, as storage.save would give it (file_overwrite=False).
+        self.name = clean_name(storage.get_available_name(name))
+        self.key = storage._normalize_name(self.name)
+        self.client = storage.connection.meta.client
+        self.params = storage._get_write_parameters(self.key)
+        config = getattr(storage, "transfer_config", None)
+        self.part_bytes = max(5 * 2**20, getattr(config, "multipart_chunksize", None) or DEFAULT_PART_BYTES)
+        self.pending, self.pending_bytes = [], 0
+        self.upload_id = None
+        self.parts = []
+        self.queue = None
+        self.thread = None
+        self.stopped = False
+        self.error = None
+
+    def write(self, data):
+        # Whole writes are joined into parts of at least part_bytes (only the last part may be smaller).
+        self.pending.append(bytes(data))
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= self.part_bytes:
+            self._hand_over(self._take())
+
+    def _take(self):
+        part = b"".join(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        return part
+
+    def _hand_over(self, part):
+        if self.thread is None:
+            self._start()
+        while not self.in_flight.acquire(timeout=1):  # released by the thread once a part is sent
+            self._raise_if_failed()
+        self._raise_if_failed()
+        self.queue.put(part)
+
+    def _start(self):
+        try:
+            created = self.client.create_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key,
+                                                          **self.params)
+        except Exception as exc:
+            raise ReportUploadError(type(exc).__name__) from exc
+        self.upload_id = created["UploadId"]
+        self.queue = queue.Queue()
+        self.in_flight = threading.BoundedSemaphore(PARTS_IN_FLIGHT)
+        self.thread = threading.Thread(target=self._send_parts, name="report-upload", daemon=True)
+        self.thread.start()
+
+    def _send_parts(self):
+        """The uploader thread: parts from the queue until ``None``; the first error stops it."""
+        while (part := self.queue.get()) is not None:
+            try:
+                if self.error is None:
+                    number = len(self.parts) + 1
+                    sent = self.client.upload_part(Bucket=self.storage.bucket_name, Key=self.key,
+                                                   UploadId=self.upload_id, PartNumber=number, Body=part)
+                    self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+            except Exception as exc:  # noqa: BLE001 - handed to the writer's thread
+                self.error = exc
+            finally:
+                del part
+                self.in_flight.release()
+
+    def _raise_if_failed(self):
+        if self.error is not None:
+            raise ReportUploadError(type(self.error).__name__) from self.error
+
+    def _join(self):
+        if self.thread is not None and not self.stopped:
+            self.stopped = True
+            self.queue.put(None)
+            self.thread.join()
+
+    def complete(self):
+        """Send what is left and finish the upload (or abort it and raise ``ReportUploadError``)."""
+        try:
+            if self.thread is None:  # smaller than one part
+                self.client.put_object(Bucket=self.storage.bucket_name, Key=self.key, Body=self._take(),
+                                       **self.params)
+                return self.name
+            if self.pending:
+                self._hand_over(self._take())
+            self._join()
+            self._raise_if_failed()
+            self.client.complete_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key,
+                                                  UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
+        except ReportUploadError:
+            self.abort()
+            raise
+        except Exception as exc:
+            self.abort()
+            raise ReportUploadError(type(exc).__name__) from exc
+        return self.name
+
+    def abort(self):
+        """Stop the uploader and abort the multipart upload, so nothing stays in S3 (logged, never raised)."""
+        self.pending, self.pending_bytes = [], 0
+        if self.error is None:
+            self.error = ReportUploadError("aborted")
+        self._join()
+        if self.upload_id is None:
+            return
+        try:
+            self.client.abort_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key,
+                                               UploadId=self.upload_id)
+            self.upload_id = None
+        except Exception as exc:  # noqa: BLE001 - must not hide the failure that led here
+            log.warning("Could not abort the multipart upload of %s: %s", self.key, type(exc).__name__)
 
 
 def delete_quietly(storage, name):

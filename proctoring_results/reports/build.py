@@ -1,19 +1,17 @@
 """
-A claimed task's report, built end to end: the CSV into a temporary file, the file into report
-storage, then the ``Report`` row and the task's success, committed together.
+A claimed task's report, built end to end: the CSV into report storage (on S3 uploaded while it is
+written), then the ``Report`` row and the task's success, committed together.
 """
 
 import hashlib
 import logging
-import tempfile
 
-from django.core.files import File
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ..exceptions import InvalidReportOptions
 from ..models import Report, ReportTask
-from ..storage import delete_quietly, get_report_storage
+from ..storage import ReportUploadError, delete_quietly, get_report_storage, report_upload
 from .lifecycle import fail_task, record_progress
 from .naming import new_report_file_name, report_storage_key
 from .specs import spec_for
@@ -42,11 +40,12 @@ class _Sink:
 
 def run_task(task):
     """
-    Build the CSV of a claimed task into a temporary file, store it, and record the Report.
+    Build the CSV of a claimed task into report storage, and record the Report.
 
-    The object is uploaded only once the file is complete; the Report row and
-    the task's success are committed together, and the object is deleted if
-    that commit fails. Returns the Report, or None when the task was stopped
+    On S3 the file is uploaded in parts as it is written, and the upload is
+    aborted if anything fails before it completes; elsewhere it is saved once
+    complete (``storage.report_upload``). The Report row and the task's
+    success are committed together, and the object is deleted if that commit fails. Returns the Report, or None when the task was stopped
     meanwhile (e.g. failed as stale). Raises ``GenerationError`` on failure,
     after marking the task failed and removing anything stored.
     """
@@ -58,14 +57,12 @@ def run_task(task):
         extra_columns = spec.validate_extra_columns(task.options.get("extra_columns") or [])
         now = timezone.now()
         file_name = new_report_file_name(task.course_id, now, report_type=task.report_type)
-        with tempfile.TemporaryFile(prefix="proctoring-report-", suffix=".csv") as tmp:
-            sink = _Sink(tmp)
+        with report_upload(storage, report_storage_key(task.course_id, task.pk, file_name)) as upload:
+            sink = _Sink(upload)
             rows = write_csv(spec, task.course_id, sink, extra_columns=extra_columns,
                              on_progress=record_progress(task.pk))
-            tmp.flush()
-            tmp.seek(0)
             stage = "storing the file"
-            saved_name = storage.save(report_storage_key(task.course_id, task.pk, file_name), File(tmp, name=file_name))
+        saved_name = upload.name
         stage = "recording the report"
         with transaction.atomic():
             locked = ReportTask.objects.select_for_update().get(pk=task.pk)
@@ -87,7 +84,10 @@ def run_task(task):
     except Exception as exc:
         if saved_name is not None:
             delete_quietly(storage, saved_name)
-        kind = "database error" if isinstance(exc, DatabaseError) else type(exc).__name__
+        cause = exc
+        if isinstance(exc, ReportUploadError):  # raised by the upload, maybe while the rows were read
+            stage, cause = "storing the file", exc.__cause__
+        kind = "database error" if isinstance(cause, DatabaseError) else type(cause).__name__
         if isinstance(exc, InvalidReportOptions):
             message = f"The report could not be created: {exc}"
         else:
