@@ -18,7 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from example import celery_app
 from proctoring_results import api, reports, tasks
 from proctoring_results.reports import naming, writers
-from proctoring_results.reports.specs.proctored_exam_results_report import SPEC
+from proctoring_results.reports.specs.proctored_exam_results_report import LMS_SPEC, SPEC
+from proctoring_results.reports.writers import common
 from proctoring_results.exceptions import (
     InvalidReportOptions, ReportAlreadyRunning, ReportGenerationFailed, ReportQueueUnavailable,
 )
@@ -235,25 +236,47 @@ def add_latest_review(attempt, comments, review_id="r1"):
 
 
 @pytest.mark.skipif("connection.vendor != 'mysql'")
-def test_mysql_pages_and_the_portable_writer_give_the_same_bytes(course, monkeypatch):
-    """MySQL's keyset pages (raw cursor) and Django's iterator over the same query agree, byte for byte."""
+def test_mysql_stream_and_the_portable_writer_give_the_same_bytes(course, monkeypatch):
+    """MySQL's streaming cursor with the cells' Python twins, and Django's iterator over the SQL cells, agree."""
     first = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).order_by("exam_id", "user_id", "id").first()
     add_latest_review(first, ["=looked at a laptop", "radio on"])
-    monkeypatch.setattr(writers.common, "CHUNK_ROWS", 4)  # pages end inside an exam, and at its end
-    paged, portable = io.BytesIO(), io.BytesIO()
+    monkeypatch.setattr(writers.common, "CHUNK_ROWS", 4)  # fetches and writes end inside an exam, and at its end
+    streamed, portable = io.BytesIO(), io.BytesIO()
     key = api.parse_course_id(COURSE_ID)
     extra = list(SPEC.extra_columns)
-    assert writers.mysql.write(SPEC, key, extra, paged, None, "default") == 18
+    assert writers.mysql.write(SPEC, key, extra, streamed, None, "default") == 18
     assert writers.portable.write(SPEC.rows(key, extra), portable, None, "default") == 18
-    assert paged.getvalue() == portable.getvalue()
+    assert streamed.getvalue() == portable.getvalue()
 
 
-def test_rows_read_in_pages_keep_the_report_order_and_bytes(db, monkeypatch):
+@pytest.mark.parametrize("spec", [SPEC, LMS_SPEC], ids=["seed", "lms"])
+def test_the_python_twins_of_the_cells_give_the_sql_cells_bytes(course, spec):
     """
-    Pages of 3 rows over exams whose learners have several attempts each (MySQL reads keyset pages).
+    The cells MySQL formats in Python (``spec.twins``) equal the SQL cells, on every database.
 
-    Same learner, several attempts: a page may end between two attempts of one
-    learner, which only the (learner, attempt) part of the key can resume from.
+    Every column, a formula in a review comment, empty and missing times,
+    quoting, and formula prefixes in the text columns the twins format.
+    """
+    first = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).order_by("exam_id", "user_id", "id").first()
+    add_latest_review(first, ["=looked at a laptop", "radio on"])
+    odd = UserFactory(username="-dash", email="=cmd|' /C calc'!A0@example.edu")
+    ExamAttemptFactory(exam=first.exam, user=odd, attempt_code='+1,2"3', started_at=None)
+    key = api.parse_course_id(COURSE_ID)
+    extra = list(spec.extra_columns)
+    queryset, formatters = spec.formatted_rows(key, extra)
+    assert len(formatters) == len(spec.column_names(extra)) and spec.twins(spec.column_names(extra))
+    rows = list(queryset)
+    twins = "".join(common.csv_lines(rows[i:i + 2], formatters) for i in range(0, len(rows), 2)).encode()
+    portable = io.BytesIO()
+    assert writers.portable.write(spec.rows(key, extra), portable, None, "default") == 19
+    assert twins == portable.getvalue()
+
+
+def test_rows_read_in_chunks_keep_the_report_order_and_bytes(db, monkeypatch):
+    """
+    Chunks of 3 rows over exams whose learners have several attempts each (MySQL streams exam by exam).
+
+    Same learner, several attempts: a chunk may end between two attempts of one learner.
     """
     monkeypatch.setattr(writers.common, "CHUNK_ROWS", 3)
     learners = UserFactory.create_batch(3)
@@ -265,9 +288,8 @@ def test_rows_read_in_pages_keep_the_report_order_and_bytes(db, monkeypatch):
     assert data == expected_bytes(expected_rows())
     assert len(parse(data)) - 1 == 3 * (1 + 2 + 3)
     if connection.vendor == "mysql":
-        pages = [q for q in ctx.captured_queries if "LIMIT 3" in q["sql"]]
-        # Exam 1: 3 rows = 1 full page + 1 empty; exam 2: 6 rows = 2 full + 1 empty; exam 3: 9 rows = 3 + 1.
-        assert len(pages) == 2 + 3 + 4
+        # One streamed query per exam, however many fetches of 3 rows each needs.
+        assert len([q for q in ctx.captured_queries if "report_status" in q["sql"]]) == 3
 
 
 def test_cells_compare_exactly_whatever_the_collation(db):

@@ -14,6 +14,7 @@ for the same rows (the LMS's own report's, for instance), the default ``seed``.
 from importlib import import_module
 
 from ...exceptions import InvalidReportOptions
+from ..cells import csv_fields
 from ...models import ReportTask
 
 
@@ -37,6 +38,8 @@ class ReportSpec:
     #: The rows' order: a partition field read one value at a time by the MySQL pages, then the
     #: two fields that order rows within it uniquely (the pages' keyset). Backed by one index.
     order = ()
+    #: The index that serves ``order``, named to MySQL/MariaDB (``writers/mysql.py``); None: none named.
+    order_index = None
 
     def default_extra_columns(self):
         """The extra columns of a report that asks for none (e.g. from a setting)."""
@@ -53,6 +56,16 @@ class ReportSpec:
     def cells(self, names):
         """column name -> expression giving that column's final cell text, for the columns in ``names``."""
         raise NotImplementedError
+
+    def twins(self, names):
+        """
+        name -> (plain source expression, column formatter) for the columns of ``names`` whose cell has a Python twin.
+
+        A twin (``cells.py``) turns a batch's plain values of the column into
+        the same CSV fields as the SQL cell; the MySQL writer reads those
+        columns plain and formats them (``formatted_rows``). None by default.
+        """
+        return {}
 
     def aliases(self, names):
         """Expressions the cells of ``names`` refer to by name (``queryset.alias``); none by default."""
@@ -82,21 +95,38 @@ class ReportSpec:
     def header_bytes(self, extra_columns=()):
         return (",".join(self.column_names(extra_columns)) + "\r\n").encode()
 
-    def rows(self, course_key, extra_columns=(), *, rows=None):
+    def rows(self, course_key, extra_columns=(), *, rows=None, sources=None):
         """
         The report's rows as a values-list queryset of final cell texts, in ``order``.
 
-        ``rows`` is the course's ``course_rows`` (or a page of them) when the caller has them already.
+        ``rows`` is the course's ``course_rows`` (or a page of them) when the
+        caller has them already; ``sources`` replaces some columns' cells
+        (``formatted_rows``).
         """
         names = self.column_names(extra_columns)
         queryset = self.course_rows(course_key) if rows is None else rows
         aliases = self.aliases(names)
         if aliases:
             queryset = queryset.alias(**aliases)
-        cells = self.cells(names)
+        cells = {**self.cells(names), **(sources or {})}
         selected = {f"report_{name}": cells[name] for name in names}
         queryset = queryset.annotate(**selected)
         return queryset.order_by(*self.order).values_list(*selected)
+
+
+    def formatted_rows(self, course_key, extra_columns=(), *, rows=None):
+        """
+        The rows for a writer that formats in Python: (values-list queryset, one column formatter per column).
+
+        Columns with a twin are read as their plain values and formatted by it;
+        the others are their SQL cells, quoted by ``cells.csv_fields``. Each
+        batch of rows becomes CSV through ``cells.csv_lines``.
+        """
+        names = self.column_names(extra_columns)
+        twins = self.twins(names)
+        queryset = self.rows(course_key, extra_columns, rows=rows,
+                             sources={name: source for name, (source, _) in twins.items()})
+        return queryset, [twins[name][1] if name in twins else csv_fields for name in names]
 
 
 #: The column profile of a report that names none: the seed's columns.

@@ -12,7 +12,10 @@ from django.db.models.lookups import In
 from ... import statuses
 from ...conf import app_settings
 from ...models import ExamAttempt, ProctoredExam, ReportTask, Review, ReviewFlag
-from ..cells import JoinedText, UtcTimestampText, neutralised
+from ..cells import (
+    BOOLEAN_WORDS, JoinedText, UtcTimestampText, Words, integer_fields, neutralised, neutralised_fields,
+    utc_timestamp_fields,
+)
 from . import ReportSpec
 
 
@@ -21,6 +24,10 @@ def _status_words():
         *[When(status=stored, then=Value(word)) for stored, word in statuses.CSV_WORDS.items()],
         default=Value(None), output_field=TextField(),
     )
+
+
+#: Twin of ``_status_words``.
+_STATUS_WORDS = Words({str(stored): word for stored, word in statuses.CSV_WORDS.items()})
 
 
 def _review_result_words(outcome):
@@ -44,6 +51,7 @@ class ProctoredExamResultsReport(ReportSpec):
     model = ExamAttempt
     # Exam by exam, learner by learner: ``proctoring_attempt_report_idx``.
     order = ("exam_id", "user_id", "id")
+    order_index = "proctoring_attempt_report_idx"
 
     def default_extra_columns(self):
         return app_settings.REPORT_EXTRA_COLUMNS
@@ -66,6 +74,22 @@ class ProctoredExamResultsReport(ReportSpec):
 
     def partitions(self, course_key):
         return ProctoredExam.objects.filter(course_id=course_key).order_by("id").values_list("id")
+
+    def twins(self, names):
+        """The seed's cells but the review's words, flag counts and comments (subqueries: SQL cells)."""
+        twins = {
+            "user_email": (F("user__email"), neutralised_fields),
+            "exam_name": (F("exam__exam_name"), neutralised_fields),
+            "attempt_code": (F("attempt_code"), neutralised_fields),
+            "allowed_time_limit_mins": (F("allowed_time_limit_mins"), integer_fields),
+            "is_sample_attempt": (F("is_sample_attempt"), BOOLEAN_WORDS.fields),
+            "started_at": (F("started_at"), utc_timestamp_fields),
+            "completed_at": (F("completed_at"), utc_timestamp_fields),
+            "status": (F("status"), _STATUS_WORDS.fields),
+            "username": (F("user__username"), neutralised_fields),
+            "provider": (F("exam__provider"), neutralised_fields),
+        }
+        return {name: twins[name] for name in names if name in twins}
 
     def aliases(self, names):
         if "flag_count" in names or "flag_comments" in names:
@@ -155,6 +179,14 @@ class LmsColumnProfile(ProctoredExamResultsReport):
 
     def header_bytes(self, extra_columns=()):
         return (",".join(self.HEADER[name] for name in self.column_names(extra_columns)) + "\r\n").encode()
+
+    def twins(self, names):
+        """The seed's twins of the cells this profile takes from the seed (``email`` is ``user_email``)."""
+        reused = {"provider", "exam_name", "username", "attempt_code", "allowed_time_limit_mins",
+                  "is_sample_attempt", "started_at", "completed_at"}
+        seed = super().twins((*reused, "user_email"))
+        twins = {name: seed[name] for name in reused} | {"email": seed["user_email"]}
+        return {name: twins[name] for name in names if name in twins}
 
     def aliases(self, names):
         # The LMS reads reviews of graded exams only (get_exam_violation_report's include_practice_exams=False).

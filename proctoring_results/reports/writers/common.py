@@ -1,4 +1,4 @@
-"""What the writers share: progress marks, rows through ``csv.writer``, and one read-only snapshot."""
+"""What the writers share: progress marks, rows through ``csv.writer`` or the cells' twins, one read-only snapshot."""
 
 import csv
 import io
@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from django.db import connections
 
 from ...conf import app_settings
+from ..cells import csv_lines
 
-#: Rows fetched per round trip on the portable path, and rows per keyset page on MySQL/MariaDB.
+#: Rows fetched per round trip on the portable and MySQL/MariaDB paths.
 CHUNK_ROWS = 2000
 
 
@@ -31,6 +32,12 @@ class ProgressMarks:
         self._next = next(self._marks, None)
         return True
 
+    def passed(self, rows):
+        """The marks at or below ``rows`` not passed before (a batch of rows may pass several)."""
+        while self._next is not None and self._next <= rows:
+            yield self._next
+            self._next = next(self._marks, None)
+
 
 def write_rows(rows, fileobj, on_progress, total):
     """
@@ -52,6 +59,25 @@ def write_rows(rows, fileobj, on_progress, total):
         if on_progress and marks.reached(done):
             on_progress(done, total)
     fileobj.write(buffer.getvalue().encode())
+    return done
+
+
+def write_batches(batches, formatters, fileobj, on_progress, total):
+    """
+    Batches of rows of plain values as CRLF lines (``cells.csv_lines``), a write per batch; return how many.
+
+    ``on_progress`` is called once for each of the ``ProgressMarks`` a batch
+    passes (with the mark's row count), so a small report writes progress as
+    often as a large one; the caller reports the end.
+    """
+    marks = ProgressMarks(total)
+    done = 0
+    for batch in batches:
+        fileobj.write(csv_lines(batch, formatters).encode())
+        done += len(batch)
+        if on_progress:
+            for mark in marks.passed(done):
+                on_progress(mark, total)
     return done
 
 
