@@ -123,11 +123,12 @@ _S3_ENDPOINT = os.environ.get("PROCTORING_RESULTS_S3_ENDPOINT_URL")
 
 def _report_upload_config():
     """
-    Multipart uploads in 8 MiB parts, one part at a time, from the worker's thread.
+    Multipart uploads in 8 MiB parts.
 
-    boto3's default reads up to ten parts ahead into memory (over 100 MiB more
-    for a 1M-attempt report); one at a time keeps the worker flat at about 25 MiB
-    more (docs/operations.rst, docs/performance.rst).
+    Reports are uploaded part by part while they are written, about two parts
+    in memory (``storage.report_upload``); anything else saved through this
+    storage goes one part at a time from the caller's thread, where boto3's
+    default reads up to ten parts ahead (docs/operations.rst).
     """
     from boto3.s3.transfer import TransferConfig
 
