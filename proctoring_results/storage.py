@@ -118,21 +118,19 @@ class S3MultipartUpload:
     ``transfer_config``); each full part is handed to a thread that uploads it
     while the next part fills, so the database read and the upload overlap. At
     most ``PARTS_IN_FLIGHT`` parts are handed over and not sent yet: a slow
-    upload makes ``write`` wait instead of memory grow. A report smaller than one part is one ``PutObject``. ``complete``
-    finishes the upload; ``abort`` (any failure) aborts it, so S3 keeps no
-    object and no unfinished upload. The object gets the storage's parameters
-    (``default_acl``, object parameters, content type), as ``storage.save`` would.
+    upload makes ``write`` wait instead of memory grow. S3 hears nothing
+    before the first part is full; a report smaller than one part is one
+    ``PutObject`` at the end. ``complete`` finishes the upload; ``abort`` (any
+    failure) aborts it, so S3 keeps no object and no unfinished upload. The
+    object gets the name and parameters ``storage.save`` would give it
+    (``default_acl``, object parameters, content type).
     """
 
     def __init__(self, storage, name):
-        from storages.utils import clean_name
-
         self.storage = storage
-        # An existing key gets a new name, as storage.save would give it (file_overwrite=False).
-        self.name = clean_name(storage.get_available_name(name))
-        self.key = storage._normalize_name(self.name)
+        self.name = name  # until S3 is asked whether it is free (``_claim_name``), with the first part
+        self.key = None
         self.client = storage.connection.meta.client
-        self.params = storage._get_write_parameters(self.key)
         config = getattr(storage, "transfer_config", None)
         self.part_bytes = max(5 * 2**20, getattr(config, "multipart_chunksize", None) or DEFAULT_PART_BYTES)
         self.pending, self.pending_bytes = [], 0
@@ -163,8 +161,17 @@ class S3MultipartUpload:
         self._raise_if_failed()
         self.queue.put(part)
 
+    def _claim_name(self):
+        """The name ``storage.save`` would give (an existing key gets another), its key and object parameters."""
+        from storages.utils import clean_name
+
+        self.name = clean_name(self.storage.get_available_name(self.name))
+        self.key = self.storage._normalize_name(self.name)
+        self.params = self.storage._get_write_parameters(self.key)
+
     def _start(self):
         try:
+            self._claim_name()
             created = self.client.create_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key,
                                                           **self.params)
         except Exception as exc:
@@ -204,6 +211,7 @@ class S3MultipartUpload:
         """Send what is left and finish the upload (or abort it and raise ``ReportUploadError``)."""
         try:
             if self.thread is None:  # smaller than one part
+                self._claim_name()
                 self.client.put_object(Bucket=self.storage.bucket_name, Key=self.key, Body=self._take(),
                                        **self.params)
                 return self.name
