@@ -45,8 +45,9 @@ def run_task(task):
     On S3 the file is uploaded in parts as it is written, and the upload is
     aborted if anything fails before it completes; elsewhere it is saved once
     complete (``storage.report_upload``). The Report row and the task's
-    success are committed together, and the object is deleted if that commit fails. Returns the Report, or None when the task was stopped
-    meanwhile (e.g. failed as stale). Raises ``GenerationError`` on failure,
+    success are committed together, and the object is deleted if that commit
+    fails. Returns the Report, or None when the task was stopped meanwhile
+    (e.g. failed as stale). Raises ``GenerationError`` on failure,
     after marking the task failed and removing anything stored.
     """
     storage = get_report_storage()

@@ -225,5 +225,5 @@ BOOLEAN_WORDS = Words({False: "False", True: "True"})
 
 def csv_lines(batch, formatters):
     """A batch of rows of values as CRLF-terminated CSV text, column by column through ``formatters``."""
-    fields = [format_column(values) for format_column, values in zip(formatters, zip(*batch))]
-    return "\r\n".join(map(",".join, zip(*fields))) + "\r\n"
+    fields = [format_column(values) for format_column, values in zip(formatters, zip(*batch, strict=True), strict=True)]
+    return "\r\n".join(map(",".join, zip(*fields, strict=True))) + "\r\n"

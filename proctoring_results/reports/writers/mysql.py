@@ -108,7 +108,8 @@ def _stored_timestamps(mysql_connection):
     from MySQLdb.constants import FIELD_TYPE
 
     saved = mysql_connection.converter
-    mysql_connection.converter = {k: v for k, v in saved.items() if k not in (FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP)}
+    as_text = (FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP)
+    mysql_connection.converter = {k: v for k, v in saved.items() if k not in as_text}
     try:
         yield
     finally:
