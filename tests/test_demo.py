@@ -3,6 +3,7 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from proctoring_results import api
@@ -27,3 +28,11 @@ def test_demo_course_has_every_status_and_prints_how_to_sign_in():
     # Running it again replaces the demo data instead of doubling it.
     call_command("load_demo_course", "--learners", "120", stdout=StringIO())
     assert len(api.list_course_attempts(DEMO_COURSE)) == len(attempts)
+
+
+def test_the_demo_page_names_its_course_above_the_course_id(client):
+    call_command("load_demo_course", "--learners", "20", stdout=StringIO())
+    client.force_login(User.objects.get(username="instructor"))
+    page = client.get(f"/courses/{DEMO_COURSE}/instructor/data_download/").content.decode()
+    name = page.index('<p class="pr-course-name">Proctoring 101: Exams Under Review</p>')
+    assert name < page.index(f'<p class="pr-course-id">{DEMO_COURSE}</p>')

@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 PROCTORING_RESULTS = {
+    "COURSE_DISPLAY_NAME": "example.courses.display_name",
     "PROVIDERS": {"demo-provider": {"secret": os.environ.get("DEMO_PROVIDER_SECRET", "demo-provider-secret")}},
 }
 

@@ -16,7 +16,7 @@ from proctoring_results import api, rules
 from proctoring_results.models import ExamAttempt, ProctoredExam, Review, ReviewFlag
 from proctoring_results.statuses import AttemptStatus
 
-COURSE_ID = "course-v1:DemoX+Proctoring101+2026"
+from example.courses import DEMO_COURSE_ID as COURSE_ID
 INSTRUCTOR = ("instructor", "instructor@example.com", "demo-instructor-pw")
 LEARNER = ("learner", "learner@example.com", "demo-learner-pw")
 
