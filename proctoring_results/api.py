@@ -8,6 +8,7 @@ models or querysets, and raise the errors in ``exceptions.py``.
 
 import logging as _logging
 import uuid as _uuid
+from datetime import timedelta as _timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
@@ -27,8 +28,9 @@ from .conf import app_settings as _app_settings
 from .data import AttemptData, ExamData, ExamStatusCounts, ReportData, ReportTaskData
 from .exceptions import REPORT_BEING_CREATED as _REPORT_BEING_CREATED
 from .exceptions import (
-    AttemptNotFound, ExamNotFound, InvalidCourseId, InvalidExamData, ReportAlreadyRunning, ReportGenerationFailed,
-    ReportNotFound, ReportQueueUnavailable, ReportTaskNotFound,
+    AttemptNotFound, CourseIdTooLong, ExamNotFound, ForceNotAllowed, InvalidCourseId, InvalidExamData,
+    ReportAlreadyRunning, ReportGenerationFailed, ReportLimitReached, ReportNotFound, ReportQueueUnavailable,
+    ReportTaskNotFound, ReportUnchanged,
 )
 from .models import CourseRole as _CourseRole
 from .models import ExamAttempt as _ExamAttempt
@@ -45,17 +47,36 @@ _log = _logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- course keys
 
+#: The length of every course id column: a longer id is refused before any query sees it
+#: (PostgreSQL and MySQL would fail the insert with a 500; SQLite would store it whole).
+MAX_COURSE_ID_LENGTH = _ReportTask._meta.get_field("course_id").max_length
+
+
 def parse_course_id(course_id):
-    """Return the ``CourseKey`` for a course id string, or raise ``InvalidCourseId``."""
+    """
+    Return the ``CourseKey`` for a course id string, or raise ``InvalidCourseId``.
+
+    ``CourseIdTooLong`` (an ``InvalidCourseId``) when the id is longer than
+    ``MAX_COURSE_ID_LENGTH``, so faces can answer 400 rather than 404.
+    """
     if isinstance(course_id, CourseKey):
+        _check_course_id_length(str(course_id))
         return course_id
     if not isinstance(course_id, str) or not course_id.strip():
         raise InvalidCourseId("A course id is required, e.g. course-v1:edX+DemoX+2026.")
+    _check_course_id_length(course_id.strip())
     try:
         return CourseKey.from_string(course_id.strip())
     except InvalidKeyError:
         # The offending text is course content, not personal data, but keep it short.
         raise InvalidCourseId(f"'{course_id[:100]}' is not a valid course id.") from None
+
+
+def _check_course_id_length(text):
+    if len(text) > MAX_COURSE_ID_LENGTH:
+        raise CourseIdTooLong(
+            f"A course id has at most {MAX_COURSE_ID_LENGTH} characters; this one has {len(text)}."
+        )
 
 
 # ---------------------------------------------------------------- permissions
@@ -480,6 +501,45 @@ def request_report(course_id, user, *, extra_columns=None, column_profile=None):
     return _report_task_data(task)
 
 
+def generate_report_if_changed(course_id, user, *, extra_columns=None, column_profile=None, force=False):
+    """
+    The Generate button: a new report only when it would differ from the course's newest one.
+
+    In this order: a report already queued or running raises ``ReportAlreadyRunning``
+    (409); when nothing in the course changed since its newest report with the
+    same columns (``reports.course_data_version``) ``ReportUnchanged`` carries
+    that report (unless ``force``, which ``REPORT_ALLOW_FORCE=False`` refuses
+    with ``ForceNotAllowed``); once the course has ``REPORT_MAX_PER_HOUR``
+    reports from the last hour ``ReportLimitReached`` (429). Otherwise as
+    ``request_report``. Host code calling ``request_report`` directly is neither
+    deduplicated nor capped.
+    """
+    course_key = parse_course_id(course_id)
+    profile = _column_profile(column_profile)
+    columns = _reports.validate_extra_columns(extra_columns, column_profile=profile)
+    stored_profile = None if profile == _reports.DEFAULT_PROFILE else profile  # as the task's options keep it
+    active = _active_task(course_key)
+    if active is not None:
+        raise ReportAlreadyRunning(_report_task_data(active))
+    if force and not _app_settings.REPORT_ALLOW_FORCE:
+        raise ForceNotAllowed()
+    if not force:
+        newest = (_Report.objects.filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS)
+                  .order_by("-created", "-id").first())
+        if newest is not None and newest.data_version \
+                and newest.data_version == _reports.course_data_version(
+                    course_key, columns, newest.report_type, stored_profile):
+            raise ReportUnchanged(_report_data(newest))
+    limit = _app_settings.REPORT_MAX_PER_HOUR
+    if limit is not None:
+        now = timezone.now()
+        recent = list(_Report.objects.filter(course_id=course_key, created__gt=now - _timedelta(hours=1))
+                      .order_by("-created").values_list("created", flat=True)[:limit])
+        if len(recent) >= limit:
+            raise ReportLimitReached(limit, (recent[-1] + _timedelta(hours=1) - now).total_seconds())
+    return request_report(course_key, user, extra_columns=columns, column_profile=profile)
+
+
 def get_report_task(task_id):
     try:
         return _report_task_data(_ReportTask.objects.select_related("requester").get(pk=task_id))
@@ -594,6 +654,24 @@ def course_has_proctored_exams(course_id):
 def fail_stale_report_tasks():
     """Fail report tasks queued or running past ``REPORT_TASK_TIME_LIMIT_SECONDS``; return how many."""
     return len(_reports.fail_stale_tasks())
+
+
+def recover_stalled_report_tasks():
+    """
+    Queue again, once, running report tasks whose heartbeat stopped (their worker died); return ``(requeued, failed)``.
+
+    A task already run ``reports.MAX_RUNS`` times is failed with a message instead.
+    The periodic ``fail_stale_report_tasks`` (Celery beat) and the command of that name call this.
+    """
+    requeued, failed = _reports.recover_stalled_tasks()
+    sent = 0
+    for task in requeued:
+        try:
+            _enqueue(task)
+            sent += 1
+        except ReportQueueUnavailable:
+            failed.append(task.pk)  # _enqueue failed it: the broker is down
+    return sent, len(failed)
 
 
 def delete_expired_reports():

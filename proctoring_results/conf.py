@@ -43,6 +43,17 @@ DEFAULTS = {
     "REPORT_EXTRA_COLUMNS": [],
     # A task still queued or running after this long is failed by `fail_stale_report_tasks`.
     "REPORT_TASK_TIME_LIMIT_SECONDS": 3600,
+    # A running report task proves it is alive this often (a thread beside the report, and every
+    # progress write), even while one long query runs.
+    "REPORT_HEARTBEAT_SECONDS": 10,
+    # A running task silent for longer is taken for dead by the periodic check (`fail_stale_report_tasks`):
+    # queued again once, failed with a message if its worker dies again. Keep it several heartbeats long.
+    "REPORT_HEARTBEAT_TIMEOUT_SECONDS": 90,
+    # Generate answers with the newest report when nothing in the course changed since it; a user may
+    # ask for a new one anyway ("force") unless this is False.
+    "REPORT_ALLOW_FORCE": True,
+    # New reports of one course per rolling hour; once reached Generate answers 429. None: no cap.
+    "REPORT_MAX_PER_HOUR": 12,
     # How many times a running report writes its progress (after each 1/n of its rows), whatever
     # the course's size: the task's queries stay constant in the number of attempts.
     "REPORT_PROGRESS_UPDATES": 20,

@@ -16,6 +16,10 @@ class InvalidCourseId(ProctoringResultsError, ValueError):
     """The text is not an Open edX course key."""
 
 
+class CourseIdTooLong(InvalidCourseId):
+    """A course id longer than the database's course id columns: refused (400) before a query sees it."""
+
+
 class UnknownStatus(ProctoringResultsError, ValueError):
     """The text is not one of the ten attempt statuses."""
 
@@ -75,6 +79,39 @@ class ReportQueueUnavailable(ProctoringResultsError):
     def __init__(self, task, message="The report could not be queued: the task queue is unavailable. Try again later."):
         self.task = task
         super().__init__(message)
+
+
+class ReportUnchanged(ProctoringResultsError):
+    """Nothing in the course changed since its newest report (``report``): Generate answers with that one."""
+
+    def __init__(self, report):
+        self.report = report
+        super().__init__(
+            f"No results have changed since the report generated at {report.created:%Y-%m-%d %H:%M} UTC; "
+            "it is listed below."
+        )
+
+
+class ReportLimitReached(ProctoringResultsError):
+    """The course reached ``REPORT_MAX_PER_HOUR``; ``retry_after`` is in how many seconds one more is allowed."""
+
+    def __init__(self, limit, retry_after):
+        self.limit = limit
+        self.retry_after = max(1, int(retry_after))
+        minutes = -(-self.retry_after // 60)
+        super().__init__(
+            f"This course already has {limit} reports generated in the last hour, the most allowed. "
+            f"Use one of them, or generate a new one in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+class ForceNotAllowed(ProctoringResultsError):
+    """A new report was forced where the operator turned forcing off (``REPORT_ALLOW_FORCE``)."""
+
+    def __init__(self):
+        super().__init__(
+            "A new report can only be generated when the course's results have changed on this site."
+        )
 
 
 class InvalidReportOptions(ProctoringResultsError, ValueError):

@@ -36,7 +36,6 @@ batch on its own, so an interrupted run loses at most one batch; ``resume``
 then skips rows already imported instead of refreshing them.
 """
 
-import json
 import logging
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -51,7 +50,7 @@ from django.utils.dateparse import parse_datetime
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from . import attempts, rules
+from . import attempts, jsonbody, rules
 from .data import ImportCounts, ImportSummary
 from .exceptions import InvalidImportSource
 from .models import MAX_TIME_LIMIT_MINS, AttemptStatusChange, ExamAttempt, ProctoredExam, Review, ReviewFlag
@@ -372,7 +371,7 @@ def review_values(row, *, attempt_status_now, provider):
 def review_payload(raw):
     """A source review's ``raw_data`` as the JSON object we keep, without the recording's URL."""
     try:
-        payload = json.loads(raw) if raw else {}
+        payload = jsonbody.loads(raw) if raw else {}
     except (TypeError, ValueError):
         payload = {"raw_data": str(raw)}
     if not isinstance(payload, dict):
@@ -596,9 +595,10 @@ class EdxProctoringImporter:
             exam.save()
             self.exams[edx_id] = (exam.id, provider)
         if plan.to_update:
+            _touch(plan.to_update)
             ProctoredExam.objects.bulk_update(
                 plan.to_update, ["exam_name", "time_limit_mins", "is_proctored", "is_practice_exam",
-                                 "is_active", "provider"],
+                                 "is_active", "provider", "modified"],
             )
 
     # ------------------------------------------------------------ users
@@ -711,9 +711,10 @@ class EdxProctoringImporter:
     def _write_attempts(plan):
         ExamAttempt.objects.bulk_create(plan.to_create)
         if plan.to_update:
+            _touch(plan.to_update)
             ExamAttempt.objects.bulk_update(plan.to_update, [
                 "exam_id", "user_id", "external_id", "allowed_time_limit_mins", "is_sample_attempt",
-                "started_at", "completed_at", "status", "status_changed_at",
+                "started_at", "completed_at", "status", "status_changed_at", "modified",
             ])
         ids = dict(ExamAttempt.objects.filter(attempt_code__in=[c.attempt_code for c in plan.changes])
                    .values_list("attempt_code", "pk"))
@@ -828,6 +829,8 @@ class EdxProctoringImporter:
             Review.objects.bulk_update(changed, ["provider_status", "outcome", "reviewer", "reviewed_at",
                                                  "raw_payload"])
             ReviewFlag.objects.filter(review__in=changed).delete()
+            # Reviews have no modified time: their attempts' says the course's results changed.
+            ExamAttempt.objects.filter(pk__in={r.attempt_id for r in changed}).update(modified=timezone.now())
         ids = dict(Review.objects.filter(review_id__in=[w.review_id for w in writes], attempt__in=[
             w.attempt if w.review is None else w.review.attempt_id for w in writes
         ]).values_list("review_id", "pk"))
@@ -883,3 +886,10 @@ def remove_missing(database="default", *, attempt_codes=None, review_ids=()):
         missing = [review_id_of(SimpleNamespace(id=i)) for i in ids if i not in present]
         removed += Review.objects.filter(review_id__in=missing).delete()[1].get(Review._meta.label, 0)
     return removed
+
+
+def _touch(rows):
+    """``bulk_update`` skips ``auto_now``: set ``modified`` as ``save()`` would (Generate's "changed?" reads it)."""
+    now = timezone.now()
+    for row in rows:
+        row.modified = now

@@ -419,6 +419,26 @@ class ReportTaskQuerySet(models.QuerySet):
 
     bulk_create.alters_data = True
 
+    # ------------------------------------------------ the running task's life (issue 14)
+
+    def of_run(self, task_id, run):
+        """The task while it is running as its ``run``-th start: a newer start (after a recovery) no longer matches."""
+        return self.filter(pk=task_id, state=ReportTask.State.RUNNING, runs=run)
+
+    def beat(self, task_id, run, now, **fields):
+        """Record a sign of life (and ``fields``, e.g. progress) for that run; return False once it was taken over."""
+        return self.of_run(task_id, run).update(heartbeat_at=now, **fields) > 0
+
+    beat.alters_data = True
+
+    def stalled(self, cutoff):
+        """Running tasks with no sign of life since ``cutoff`` (rows from before heartbeats: by their start)."""
+        return self.filter(
+            models.Q(heartbeat_at__lt=cutoff)
+            | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
+            state=ReportTask.State.RUNNING,
+        )
+
 
 class ReportTask(models.Model):
     """
@@ -473,6 +493,14 @@ class ReportTask(models.Model):
     created = models.DateTimeField(_("submitted"), auto_now_add=True, help_text=_("When it was requested."))
     started_at = models.DateTimeField(_("started at"), null=True, blank=True, help_text=_("When a worker began."))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, help_text=_("When it ended."))
+    heartbeat_at = models.DateTimeField(
+        _("heartbeat"), null=True, blank=True,
+        help_text=_("Last sign of life from the worker running it; a stale one means the worker died."),
+    )
+    runs = models.PositiveSmallIntegerField(
+        _("runs"), default=0,
+        help_text=_("How many times a worker started it: a task whose worker died is queued again once."),
+    )
     active = models.BooleanField(
         _("active"), null=True, blank=True, default=None, editable=False,
         help_text=_("True while queued or running, empty once ended: the one-active-task rule's unique key."),
@@ -533,6 +561,10 @@ class Report(models.Model):
         verbose_name=_("requester"), help_text=_("Who asked for the report."),
     )
     created = models.DateTimeField(_("created"), help_text=_("When the report was generated (UTC)."))
+    data_version = models.CharField(
+        _("data version"), max_length=64, blank=True,
+        help_text=_("Fingerprint of the course's data and the report's options when it was generated."),
+    )
 
     class Meta:
         verbose_name = _("report")

@@ -1,10 +1,12 @@
 """
 Celery tasks: thin wrappers around ``api.py``.
 
-Report tasks are acknowledged late and rejected when the worker is lost, so a
-crashed worker's report is delivered again; ``api.generate_report_now`` makes a
-redelivery of a finished task do nothing, and ``Report.task`` being one-to-one
-means a task can never have two reports.
+Report tasks are acknowledged late and rejected when the worker is lost. A
+running task beats (``reports.Heartbeat``); the periodic ``fail_stale_report_tasks``
+queues again, once, a task whose heartbeat stopped (docs/operations.rst, "When
+a worker dies"). ``reports.claim_task`` makes any other delivery of a task
+that ended or is alive elsewhere do nothing, and ``Report.task`` being
+one-to-one means a task can never have two reports.
 """
 
 from celery import shared_task
@@ -27,7 +29,10 @@ def generate_proctored_exam_results_report(task_id):
 
 @shared_task(name="proctoring_results.fail_stale_report_tasks", ignore_result=True)
 def fail_stale_report_tasks():
-    return api.fail_stale_report_tasks()
+    """The periodic check: fail tasks past the time limit, then recover those whose worker died."""
+    failed = api.fail_stale_report_tasks()
+    requeued, failed_again = api.recover_stalled_report_tasks()
+    return {"failed": failed + failed_again, "requeued": requeued}
 
 
 # edx-proctoring sync (openedx/sync.py): sent by name from the LMS's model signals and by Celery beat.

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from . import api, charts, formats, storage
 from .conf import app_settings
-from .exceptions import InvalidCourseId, ProctoringResultsError, ReportLinkExpired, ReportLinkInvalid
+from .exceptions import CourseIdTooLong, InvalidCourseId, ProctoringResultsError, ReportLinkExpired, ReportLinkInvalid
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ def _course_for_page(request, course_id):
     """``(course_key, None)`` when the user may see the course's page, else ``(None, the refusal page)``."""
     try:
         course_key = api.parse_course_id(course_id)
+    except CourseIdTooLong as exc:
+        return None, _message_page(request, 400, _("Course id too long"), str(exc))
     except InvalidCourseId as exc:
         return None, _message_page(request, 404, _("Course not found"), str(exc))
     if not api.can_view_course_results(request.user, course_key):
@@ -133,6 +135,7 @@ def dashboard_context(request, course_key):
         "strings": _dashboard_strings(),
         "generate_message": GENERATE_MESSAGE,
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+        "allow_force": app_settings.REPORT_ALLOW_FORCE,
     }
 
 

@@ -182,9 +182,17 @@ class Worker:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
 
+    def pause(self):
+        """SIGSTOP: the process and its threads freeze (a slow but live worker that stopped beating)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self):
         """Cold shutdown (SIGQUIT): the test is over, nothing is left to finish."""
         if self.alive():
+            self.resume()
             self.process.send_signal(signal.SIGQUIT)
             try:
                 self.process.wait(1)
@@ -197,8 +205,8 @@ def celery_worker_factory(transactional_db, tmp_path):
     """
     Start real worker processes on the configured broker, pointed at this test database.
 
-    ``start(queues=None, **env)`` consumes the given queues (comma-separated;
-    default: Celery's default queue), adds environment variables for the
+    ``start(queues=None, beat=False, **env)`` consumes the given queues (comma-separated;
+    default: Celery's default queue), runs Celery beat in the worker when ``beat``, adds environment variables for the
     worker (e.g. test settings switches), and returns a ready ``Worker``; all
     are stopped after the test.
     """
@@ -209,7 +217,7 @@ def celery_worker_factory(transactional_db, tmp_path):
     celery_app.control.purge()
     workers = []
 
-    def start(queues=None, **env):
+    def start(queues=None, beat=False, **env):
         log_path = tmp_path / f"worker-{len(workers)}.log"
         worker_env = {
             **os.environ,
@@ -226,6 +234,8 @@ def celery_worker_factory(transactional_db, tmp_path):
         ]
         if queues:
             command.append(f"--queues={queues}")
+        if beat:  # the periodic checks too, as the demo runs them (example/run_demo.sh)
+            command += ["--beat", f"--schedule={tmp_path / f'beat-{len(workers)}'}"]
         with open(log_path, "wb") as log_file:
             process = subprocess.Popen(
                 command, cwd=EXAMPLE_DIR, env=worker_env, stdout=log_file, stderr=subprocess.STDOUT,

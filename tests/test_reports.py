@@ -377,6 +377,45 @@ def test_file_name_follows_open_edx():
         == "Org_CS101.x_2026_T1"
 
 
+#: The issue's case: a valid course key of 244 characters, whose report name passed 255 bytes.
+LONG_KEY = "course-v1:LongUniversityX+" + "Course" * 35 + "+2026_T1"
+
+
+def test_a_long_course_key_gets_its_report_with_a_name_that_fits_the_file_system(instructor):
+    """Every report of such a course failed: "OSError while storing the file. Try again", which never worked."""
+    assert len(LONG_KEY) == 244
+    ProctoredExamFactory(course_id=LONG_KEY)
+    api.grant_course_role(instructor, LONG_KEY, "instructor")
+    first = api.generate_report(LONG_KEY, instructor)
+    second = api.generate_report(LONG_KEY, instructor)
+    for report in (first, second):
+        assert len(report.file_name.encode()) <= naming.MAX_FILE_NAME_BYTES
+        assert report.file_name.startswith("LongUniversityX_CourseCourse")
+        assert "_proctored_exam_results_report_" in report.file_name and report.file_name.endswith(".csv")
+        with get_report_storage().open(report.storage_key) as fh:
+            assert fh.read().startswith(b"user_email,exam_name,")
+    assert first.file_name != second.file_name and first.storage_key != second.storage_key
+
+
+def test_a_shortened_prefix_is_deterministic_and_tells_courses_apart():
+    a = api.parse_course_id(LONG_KEY)
+    b = api.parse_course_id(LONG_KEY.replace("+2026_T1", "+2026_T2"))
+    unicode_key = api.parse_course_id("course-v1:Ünï+" + "é" * 230 + "+2026")
+    assert naming.course_filename_prefix(a) == naming.course_filename_prefix(api.parse_course_id(LONG_KEY))
+    assert naming.course_filename_prefix(a) != naming.course_filename_prefix(b)
+    for key in (a, b, unicode_key):
+        prefix = naming.course_filename_prefix(key)
+        assert len(prefix.encode()) <= naming.MAX_PREFIX_BYTES
+        prefix.encode().decode()  # cut on a character boundary
+        when = datetime(2026, 5, 4, 10, 30, 15, tzinfo=dt_timezone.utc)
+        taken = {naming.report_file_name(key, when)} | {
+            naming.report_file_name(key, when).replace(".csv", f"15-{n}.csv") for n in range(2, 1000)}
+        taken.add(naming.report_file_name(key, when).replace(".csv", "15.csv"))
+        assert len(naming.report_file_name(key, when, taken).encode()) <= naming.MAX_FILE_NAME_BYTES
+    # Short keys keep Open edX's name exactly.
+    assert naming.course_filename_prefix(api.parse_course_id(COURSE_ID)) == "TestX_Proctoring_2026"
+
+
 def test_reports_of_the_same_minute_have_different_names(course, instructor):
     """The first keeps Open edX's name; the next ones in that minute add the seconds, so no two links read alike."""
     names = []

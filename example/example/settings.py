@@ -179,7 +179,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "polling_interval": 0.1,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {}
+    # Redis hands an unacknowledged message (acks_late) to another worker after this long. Recovery
+    # does not wait for it: the periodic check below requeues a dead run within about two minutes,
+    # and any later copy of the message is a no-op (reports.claim_task). Five minutes bounds how long
+    # messages a dead worker had reserved but not started wait (docs/operations.rst).
+    else {"visibility_timeout": 300}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for _folder in ("broker", "broker-processed", "broker-control"):
@@ -189,12 +193,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Periodic check (run `celery beat`, or the worker with --beat): fail report tasks stuck
-# past REPORT_TASK_TIME_LIMIT_SECONDS, e.g. after a worker crash, so a new report can be requested.
+# Periodic check (run `celery beat`, or the worker with --beat): queue again, once, a report task
+# whose worker died (no heartbeat for REPORT_HEARTBEAT_TIMEOUT_SECONDS, 90 s), and fail tasks stuck
+# past REPORT_TASK_TIME_LIMIT_SECONDS. Every 20 s, so a dead run is recovered within two minutes.
 CELERY_BEAT_SCHEDULE = {
     "proctoring-results-fail-stale-report-tasks": {
         "task": "proctoring_results.fail_stale_report_tasks",
-        "schedule": 300.0,
+        "schedule": float(os.environ.get("PROCTORING_RESULTS_STALE_CHECK_SECONDS", "20")),
     },
 }
 

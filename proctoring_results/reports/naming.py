@@ -1,5 +1,6 @@
 """Report file names (as Open edX names its reports) and the storage keys they are saved under."""
 
+import hashlib
 import itertools
 import uuid
 from datetime import timezone as dt_timezone
@@ -11,13 +12,31 @@ from ..models import Report, ReportTask
 _DEFAULT_TYPE = ReportTask.ReportType.PROCTORED_EXAM_RESULTS
 
 
+#: File systems allow 255 bytes in a name. The course's part of a report's name (and of its
+#: storage folder) is kept to this many bytes, which leaves room for the rest of the name.
+MAX_PREFIX_BYTES = 180
+MAX_FILE_NAME_BYTES = 255
+#: Hex digits of the course id's SHA-256 that end a shortened prefix.
+PREFIX_HASH_CHARS = 10
+
+
 def course_filename_prefix(course_key):
     """
     The course id made safe for file names, as Open edX's ``course_filename_prefix_generator`` does.
 
-    ``course-v1:edX+DemoX+2026`` gives ``edX_DemoX_2026``.
+    ``course-v1:edX+DemoX+2026`` gives ``edX_DemoX_2026``. A prefix longer than
+    ``MAX_PREFIX_BYTES`` (a valid course key may have 255 characters, not all
+    ASCII) is cut to fit and ends with ``_`` and a hash of the whole course id,
+    so it stays the same for the course and differs between courses that only
+    differ past the cut.
     """
-    return get_valid_filename("_".join([course_key.org, course_key.course, course_key.run]))
+    prefix = get_valid_filename("_".join([course_key.org, course_key.course, course_key.run]))
+    encoded = prefix.encode()
+    if len(encoded) <= MAX_PREFIX_BYTES:
+        return prefix
+    digest = hashlib.sha256(str(course_key).encode()).hexdigest()[:PREFIX_HASH_CHARS]
+    kept = encoded[: MAX_PREFIX_BYTES - PREFIX_HASH_CHARS - 1].decode("utf-8", errors="ignore")
+    return f"{kept}_{digest}"
 
 
 def report_file_name(course_key, when, taken=(), report_type=_DEFAULT_TYPE):

@@ -66,7 +66,10 @@ EXPECTATIONS = {
         {"POST": {"status": "verified", "reason": "Second review: the monitor was off."}},
     ),
     "proctoring_results:v1-attempt-reviews": Endpoint(REST, {"GET": 200}, {"attempt_code": "attempt.attempt_code"}),
-    "proctoring_results:v1-report-tasks": Endpoint(REST, {"GET": 200, "POST": 202}, {"course_id": "course_id"}),
+    # The course already has a report and nothing changed since: a new one is forced (issue 14).
+    "proctoring_results:v1-report-tasks": Endpoint(
+        REST, {"GET": 200, "POST": 202}, {"course_id": "course_id"}, {"POST": {"force": True}},
+    ),
     "proctoring_results:v1-reports": Endpoint(REST, {"GET": 200}, {"course_id": "course_id"}),
     "proctoring_results:v1-status-counts": Endpoint(REST, {"GET": 200}, {"course_id": "course_id"}),
     # The example host serves the API's OpenAPI schema beside it: public, and free of personal data.

@@ -71,6 +71,14 @@ class ReportSpec:
         """Expressions the cells of ``names`` refer to by name (``queryset.alias``); none by default."""
         return {}
 
+    def data_state(self, course_key):
+        """
+        Plain values that change whenever the course's report would (counts, newest modified times).
+
+        None (the default) means "unknown": every Generate makes a new report.
+        """
+        return None
+
     # ---------------------------------------------------------------- shared by every spec
 
     def validate_extra_columns(self, extra_columns):

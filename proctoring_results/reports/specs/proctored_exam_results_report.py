@@ -5,7 +5,7 @@ The columns and their words are the seed's (``proctored_session_results.rst``);
 the opt-in columns are documented in docs/reports.rst.
 """
 
-from django.db.models import Case, CharField, Count, F, OuterRef, Subquery, TextField, Value, When
+from django.db.models import Case, CharField, Count, F, Max, OuterRef, Subquery, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Length
 from django.db.models.lookups import In
 
@@ -71,6 +71,19 @@ class ProctoredExamResultsReport(ReportSpec):
             # ``exam_id IN ()`` cannot be compiled to SQL (the COPY path needs it); the join finds nothing too.
             return ExamAttempt.objects.filter(exam__course_id=course_key)
         return ExamAttempt.objects.filter(exam_id__in=exam_ids)
+
+    def data_state(self, course_key):
+        """
+        For the course's exams and attempts (allowances are the attempts' time limits) how many and the
+        newest ``modified``; for their reviews (only ever added) how many and the newest id. An edit, an
+        addition or a removal changes it. A learner's own account (an email changed in the LMS) does not.
+        """
+        exams = ProctoredExam.objects.filter(course_id=course_key).aggregate(n=Count("id"), last=Max("modified"))
+        attempts = self.course_rows(course_key).aggregate(n=Count("id"), last=Max("modified"))
+        reviews = Review.objects.filter(attempt__exam__course_id=course_key).aggregate(n=Count("id"), last=Max("id"))
+        stamp = lambda value: value.isoformat() if value is not None else None  # noqa: E731
+        return [exams["n"], stamp(exams["last"]), attempts["n"], stamp(attempts["last"]),
+                reviews["n"], reviews["last"]]
 
     def partitions(self, course_key):
         return ProctoredExam.objects.filter(course_id=course_key).order_by("id").values_list("id")

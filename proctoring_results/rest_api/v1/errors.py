@@ -18,6 +18,7 @@ from rest_framework.views import APIView, exception_handler
 from proctoring_results.exceptions import AttemptNotFound, InvalidReview, ProctoringResultsError, ReviewConflict
 
 from .authentication import PayloadTooLarge
+from .parsers import PARSER_CLASSES
 
 NON_FIELD = "non_field_errors"
 
@@ -109,7 +110,9 @@ def errors_exception_handler(exc, context):
 
 
 class V1View(APIView):
-    """Every REST API v1 view: errors in the one shape."""
+    """Every REST API v1 view: errors in the one shape, JSON bodies read through the depth guard."""
+
+    parser_classes = PARSER_CLASSES
 
     #: The field a 404 of DRF's own (an unknown URL argument) is reported under.
     not_found_field = NON_FIELD

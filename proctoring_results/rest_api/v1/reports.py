@@ -18,7 +18,7 @@ from .errors import AppError, V1View
 from .permissions import CanViewCourseResults
 from .serializers import (
     ReportListQuerySerializer, ReportListSerializer, ReportOptionsSerializer, ReportTaskAcceptedSerializer,
-    ReportTaskListSerializer, ReportTasksQuerySerializer, StatusCountsSerializer,
+    ReportTaskListSerializer, ReportTasksQuerySerializer, ReportUnchangedSerializer, StatusCountsSerializer,
 )
 
 
@@ -32,7 +32,9 @@ class CourseView(V1View):
 class ReportTasksView(CourseView):
     """
     ``GET``: the course's active report tasks (Pending Tasks); ``?active_only=false`` adds recent ended ones.
-    ``POST``: request a Proctored Exam Results Report; 202 with the task, 409 if one is already running.
+    ``POST``: request a Proctored Exam Results Report; 202 with the task, 409 if one is already running,
+    200 with the newest report when nothing changed since it (``{"force": true}`` asks for a new one anyway),
+    429 once the course reached ``REPORT_MAX_PER_HOUR``.
     """
 
     #: With ``?active_only=false``, the newest tasks of any state (to read why one failed), at most this many.
@@ -52,14 +54,27 @@ class ReportTasksView(CourseView):
         options = ReportOptionsSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         try:
-            task = api.request_report(
+            task = api.generate_report_if_changed(
                 self.course_key, request.user, extra_columns=options.validated_data.get("extra_columns") or None,
                 column_profile=options.validated_data.get("column_profile"),
+                force=options.validated_data.get("force", False),
             )
         except exceptions.ReportAlreadyRunning as exc:
             # Not an error: the seed's sentence again, with the task that is already running.
             return Response(ReportTaskAcceptedSerializer({"task": exc.task, "message": str(exc)}).data,
                             status=status.HTTP_409_CONFLICT)
+        except exceptions.ReportUnchanged as exc:
+            # Not an error either: the newest report is the answer, with a fresh link.
+            return Response(ReportUnchangedSerializer(
+                {"report": exc.report, "message": str(exc)},
+                context={"link": lambda report: report_download_link(request, report)},
+            ).data, status=status.HTTP_200_OK)
+        except exceptions.ReportLimitReached as exc:
+            error = AppError(status.HTTP_429_TOO_MANY_REQUESTS, "throttle", str(exc))
+            error.wait = exc.retry_after  # DRF's handler sends it as Retry-After
+            raise error from None
+        except exceptions.ForceNotAllowed as exc:
+            raise AppError(status.HTTP_403_FORBIDDEN, "force", str(exc)) from None
         except exceptions.ReportQueueUnavailable as exc:
             raise AppError(status.HTTP_503_SERVICE_UNAVAILABLE, "non_field_errors", str(exc)) from None
         except (exceptions.ProctoringResultsError, ValueError) as exc:

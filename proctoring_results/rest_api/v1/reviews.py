@@ -12,7 +12,6 @@ renders the answer, ``api.py`` does the work, and errors are answered as
 ``{"errors": {"<field>": ["message"]}}`` with a 4xx status (``errors.py``).
 """
 
-import json
 import math
 
 from rest_framework import exceptions as drf_exceptions
@@ -20,7 +19,7 @@ from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from proctoring_results import api
+from proctoring_results import api, jsonbody
 from proctoring_results.exceptions import InvalidReview
 
 from .authentication import IsSignedProvider, ProviderSignatureAuthentication
@@ -38,8 +37,10 @@ def parse_json_body(raw):
     except UnicodeDecodeError:
         raise InvalidReview.on("body", "The body must be JSON encoded as UTF-8.") from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError):
+        return jsonbody.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except jsonbody.JSONTooDeep:
+        raise InvalidReview.on("body", "The JSON is nested too deeply.") from None
+    except ValueError:
         raise InvalidReview.on("body", "The body is not valid JSON.") from None
 
 

@@ -42,7 +42,7 @@ def only_rest_api_v1(endpoints, **kwargs):
 
 _COURSE_ID = OpenApiParameter(
     "course_id", OpenApiTypes.STR, OpenApiParameter.PATH,
-    description="Open edX course key, e.g. course-v1:edX+DemoX+2026.",
+    description="Open edX course key, e.g. course-v1:edX+DemoX+2026; at most 255 characters (longer: 400).",
 )
 _ATTEMPT_CODE = OpenApiParameter(
     "attempt_code", OpenApiTypes.STR, OpenApiParameter.PATH, description="The attempt's code.",
@@ -63,12 +63,26 @@ OPERATIONS = {
             tags=[TAG_REPORTS], operation_id="request_report", parameters=[_COURSE_ID],
             request=s.ReportOptionsSerializer,
             responses={
+                200: OpenApiResponse(
+                    s.ReportUnchangedSerializer,
+                    description="Nothing in the course changed since its newest report with these columns: that "
+                                "report, with a fresh link, and no new task.",
+                ),
                 202: s.ReportTaskAcceptedSerializer, **_REPORT_ERRORS,
+                403: OpenApiResponse(s.ReportErrorsSerializer,
+                                     description="Not the course team, or force refused (REPORT_ALLOW_FORCE)."),
                 409: OpenApiResponse(s.ReportTaskAcceptedSerializer,
                                      description="A report of this course is already running: that task."),
+                429: OpenApiResponse(s.ReportErrorsSerializer,
+                                     description="The course reached REPORT_MAX_PER_HOUR reports in the last hour; "
+                                                 "Retry-After says when one more is allowed."),
                 503: OpenApiResponse(s.ReportErrorsSerializer, description="The task queue is unavailable."),
             },
-            description="Generate a Proctored Exam Results Report (one at a time per course).",
+            description=(
+                "Generate a Proctored Exam Results Report (one at a time per course). When nothing in the "
+                "course (exams, attempts, allowances, reviews) changed since its newest report, answers 200 "
+                "with that report instead of writing another copy, unless force is true."
+            ),
         ),
     },
     "proctoring_results.rest_api.v1.reports.ReportsView": {

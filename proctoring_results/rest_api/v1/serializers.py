@@ -405,6 +405,11 @@ class ReportOptionsSerializer(ObjectSerializer):
         error_messages={"invalid_choice": "Unknown column profile: {input}. Column profiles are: "
                                           + ", ".join(api.report_column_profiles()) + "."},
     )
+    force = StrictBooleanField(
+        required=False, default=False,
+        help_text="Generate a new report even when nothing in the course changed since its newest one "
+                  "(refused with 403 where the operator set REPORT_ALLOW_FORCE to False).",
+    )
 
 
 class ReportSerializer(serializers.Serializer):
@@ -435,6 +440,13 @@ class ReportSerializer(serializers.Serializer):
 
     def get_download_url_expires_at(self, report) -> datetime:
         return serializers.DateTimeField().to_representation(self._link(report)[1])
+
+
+class ReportUnchangedSerializer(serializers.Serializer):
+    """Generate's answer when nothing changed since the course's newest report: that report, and a sentence."""
+
+    report = ReportSerializer()
+    message = serializers.CharField(help_text="No results have changed since the report generated at ...")
 
 
 class ReportListSerializer(serializers.Serializer):

@@ -212,13 +212,19 @@
   button.addEventListener("click", function () {
     button.disabled = true;
     announce("");
-    postJson(tasksUrl, {}).then(function (result) {
+    // Unchecked (or absent where the operator does not allow it): an unchanged course answers with its newest report.
+    var force = document.getElementById("pr-force");
+    postJson(tasksUrl, force && force.checked ? { force: true } : {}).then(function (result) {
       if (result.status === 202 || result.status === 409) {
         announce(result.data.message || button.dataset.generateMessage);
         // Track the task even if it finishes before the next poll, so its report is fetched then.
         if (result.data.task && activeTaskIds.indexOf(String(result.data.task.id)) === -1) {
           activeTaskIds.push(String(result.data.task.id));
         }
+      } else if (result.status === 200 && result.data.report) {
+        // Nothing changed: no new task; the newest report is the one to use (listed below).
+        announce(result.data.message);
+        refreshReports(false);
       } else {
         announce(result.data.message || result.data.detail || fmt(strings.requestFailed, { status: result.status }));
       }
