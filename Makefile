@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-s3 bench-mysql test-import test-openedx edx-proctoring-venv edx-proctoring-schema test-edx-proctoring-live bench-edx-proctoring-sync docs quality migrations-check package-check requirements upgrade clean
+.PHONY: help demo test test-postgres test-mysql test-django42 bench bench-rush bench-s3 bench-mysql test-import test-openedx edx-proctoring-venv edx-proctoring-schema test-edx-proctoring-live bench-edx-proctoring-sync docs quality migrations-check package-check requirements upgrade clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -73,6 +73,11 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pr_bench
 bench: $(STAMP) ## report benchmark on PostgreSQL at BENCH_N attempts (default 1000; e.g. BENCH_N=1000,100k,1M)
 	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_DATABASE_URL))) 2>/dev/null || true
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/report_benchmark.py --attempts $(BENCH_N) $(BENCH_ARGS)
+
+RUSH_BROKER_URL ?= redis://127.0.0.1:6379/5
+bench-rush: $(STAMP) ## end-of-term rush: 100 courses x 10k attempts at once, 1, 2 and 4 workers (RUSH_ARGS to change)
+	createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_DATABASE_URL))) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(RUSH_BROKER_URL) $(PY) benchmarks/rush.py $(RUSH_ARGS)
 
 bench-s3: $(STAMP) ## the report benchmark with reports stored in moto's S3-compatible server (its own process)
 	$(MAKE) bench BENCH_ARGS="--s3 $(BENCH_ARGS)"

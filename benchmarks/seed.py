@@ -122,10 +122,11 @@ class CourseRows:
     each to its end: the reviews and flags are drawn while the attempts are.
     """
 
-    def __init__(self, attempts, learners, exam_ids, first_ids, now):
+    def __init__(self, attempts, learners, exam_ids, first_ids, now, seed=None):
         self.count, self.learners, self.exam_ids, self.now = attempts, learners, exam_ids, now
         self.first_ids = dict(zip(ID_TABLES, first_ids, strict=False))
-        self.rng = random.Random(attempts)
+        # One fixed order of draws per N; a named course (benchmarks/rush.py) draws its own (attempt codes differ).
+        self.rng = random.Random(attempts if seed is None else seed)
         self.review_list, self.flag_list = [], []
 
     def attempts(self):
@@ -273,9 +274,9 @@ def _delete_course(cur, course_id):
     cur.execute("DELETE FROM benchmark_seed WHERE course_id = %s", (course_id,))
 
 
-def seed_course(conn, attempts, log=print):
-    """Seed one course with ``attempts`` attempts unless it already holds exactly that many."""
-    course_id = course_id_for(attempts)
+def seed_course(conn, attempts, log=print, course_id=None):
+    """Seed one course (``course_id_for(attempts)`` unless named) with ``attempts`` attempts unless it already has them."""
+    course_id = course_id or course_id_for(attempts)
     with conn.transaction(), conn.cursor() as cur:
         # One seeder at a time per database: ids are allocated from max(id).
         cur.execute("SELECT pg_advisory_xact_lock(724061)")
@@ -301,7 +302,8 @@ def seed_course(conn, attempts, log=print):
             )
             exam_ids.append(cur.fetchone()[0])
 
-        rows = CourseRows(attempts, learners, exam_ids, [next_id(cur, table) for table in ID_TABLES], now)
+        rows = CourseRows(attempts, learners, exam_ids, [next_id(cur, table) for table in ID_TABLES], now,
+                          seed=None if course_id == course_id_for(attempts) else course_id)
         copy_rows(cur, "proctoring_results_examattempt", ATTEMPT_COLUMNS, rows.attempts(), now)
         reviews = copy_rows(cur, "proctoring_results_review", REVIEW_COLUMNS, rows.reviews(), now)
         flags = copy_rows(cur, "proctoring_results_reviewflag", FLAG_COLUMNS, rows.flags(), now)

@@ -265,3 +265,25 @@ def test_the_page_parts_benchmark_says_what_is_wrong_in_one_sentence():
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert result.stderr.strip() == "error: --requests must be a positive whole number"
+
+
+# ---------------------------------------------------------------- the end-of-term rush
+
+def test_the_rush_benchmark_builds_every_course_once_with_one_and_two_workers(bench_database):
+    """benchmarks/rush.py at a tiny scale: real worker processes, every report exactly once, its figures."""
+    env = dict(os.environ, DATABASE_URL=bench_database)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/rush.py", "--courses", "4", "--attempts", "100", "--workers", "1,2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-2000:])
+    lines = result.stdout.strip().splitlines()
+    assert lines[1].split()[:3] == ["workers", "courses", "attempts_per_course"]
+    figures = json.loads(lines[-1])
+    assert [run["workers"] for run in figures["runs"]] == [1, 2]
+    for run in figures["runs"]:
+        assert (run["courses"], run["attempts_per_course"], run["database"]) == (4, 100, "postgresql")
+        assert run["reports_per_min"] > 0 and run["floor_reports_per_min"] > 0
+        assert run["speedup_vs_floor"] == round(run["reports_per_min"] / run["floor_reports_per_min"], 2)

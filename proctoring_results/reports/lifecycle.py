@@ -106,7 +106,7 @@ class Heartbeat(threading.Thread):
     def __init__(self, task):
         super().__init__(name=f"report-task-{task.pk}-heartbeat", daemon=True)
         self.task_id, self.run_number = task.pk, task.runs
-        self.interval = app_settings.REPORT_HEARTBEAT_SECONDS
+        self.interval = max(1, app_settings.REPORT_HEARTBEAT_SECONDS)  # never a busy loop on the database
         self.stopped = threading.Event()
         self.lost = threading.Event()
 

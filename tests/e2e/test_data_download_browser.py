@@ -254,3 +254,30 @@ def test_a_failed_task_leaves_pending_tasks_and_the_page_says_why(browser, live_
         expect(row.locator("td.pr-task-message")).to_have_text("The report could not be stored. Try again later.")
         expect(row.locator("progress")).to_have_count(0)
     page.context.close()
+
+
+def test_generate_on_an_unchanged_course_answers_with_the_newest_report(browser, live_server, course):
+    """Issue 14: re-clicking Generate writes no new copy; the page says which report to use, and offers force."""
+    from playwright.sync_api import expect
+
+    from proctoring_results.models import Report, ReportTask
+
+    instructor, _learner = course
+    report = api.generate_report(COURSE_ID, instructor)
+    page = sign_in(browser, live_server, "instructor")
+    expect(page.locator("#pr-reports a.pr-report-link")).to_have_count(1)
+    for _ in range(3):
+        page.click("#pr-generate")
+        expect(page.locator("#pr-status")).to_have_text(
+            f"No results have changed since the report generated at {report.created:%Y-%m-%d %H:%M} UTC; "
+            "it is listed below.")
+        expect(page.locator("#pr-generate")).to_be_enabled()
+    assert Report.objects.count() == 1 and ReportTask.objects.count() == 1
+    expect(page.locator("#pr-reports a.pr-report-link")).to_have_text(report.file_name)
+    # Forcing asks for a new one: the seed's sentence, and a queued task in Pending Tasks.
+    page.check("#pr-force")
+    page.click("#pr-generate")
+    expect(page.locator("#pr-status")).to_have_text(SEED_MESSAGE)
+    assert ReportTask.objects.filter(state="queued").count() == 1
+    ReportTask.objects.filter(state="queued").update(state="failed", message="Stopped by the test.")
+    page.context.close()
