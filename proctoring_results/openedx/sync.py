@@ -155,6 +155,11 @@ class Publisher:
     BATCH = 100
 
     def __init__(self):
+        self._reset()
+        # A fork can happen while another thread holds the lock: the child starts with fresh ones.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
         self._lock = threading.Lock()
         self._pid = None
         self._queue = None
