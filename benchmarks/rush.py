@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, database_url, fail, parse_sizes, psycopg_connect, setup_django, where_it_ran  # noqa: E402
+from _common import ROOT, database_url, fail, parse_sizes, psycopg_connect, setup_django, where_it_ran
 
 WORKER_READY_SECONDS = 60
 
@@ -100,7 +100,7 @@ def start_workers(count, var_dir):
         workers.append((subprocess.Popen(command, cwd=ROOT / "example", env=env, stdout=log,
                                          stderr=subprocess.STDOUT), log))
     deadline = time.monotonic() + WORKER_READY_SECONDS
-    for n, (process, log) in enumerate(workers):
+    for n, (process, _log) in enumerate(workers):
         path = var_dir / f"worker-{n}.log"
         while "ready." not in path.read_text(errors="replace"):
             if process.poll() is not None or time.monotonic() > deadline:

@@ -275,7 +275,7 @@ def _delete_course(cur, course_id):
 
 
 def seed_course(conn, attempts, log=print, course_id=None):
-    """Seed one course (``course_id_for(attempts)`` unless named) with ``attempts`` attempts unless it already has them."""
+    """Seed one course (``course_id_for(attempts)`` unless named) with ``attempts`` attempts, unless it has them."""
     course_id = course_id or course_id_for(attempts)
     with conn.transaction(), conn.cursor() as cur:
         # One seeder at a time per database: ids are allocated from max(id).

@@ -524,7 +524,8 @@ def generate_report_if_changed(course_id, user, *, extra_columns=None, column_pr
     if force and not _app_settings.REPORT_ALLOW_FORCE:
         raise ForceNotAllowed()
     if not force:
-        newest = (_Report.objects.filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS)
+        newest = (_Report.objects
+                  .filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS)
                   .order_by("-created", "-id").first())
         if newest is not None and newest.data_version \
                 and newest.data_version == _reports.course_data_version(

@@ -34,9 +34,9 @@ if os.environ.get("PROCTORING_RESULTS_TEST_STORAGE_DELAY"):
 # A worker started with this variable beats every second and is taken for dead after four, and its
 # beat checks every second: the crash-recovery tests run the real path in seconds, not minutes.
 if os.environ.get("PROCTORING_RESULTS_TEST_FAST_RECOVERY"):
-    PROCTORING_RESULTS = {  # noqa: F405
-        **PROCTORING_RESULTS,  # noqa: F405
+    PROCTORING_RESULTS = {
+        **PROCTORING_RESULTS,
         "REPORT_HEARTBEAT_SECONDS": 1,
         "REPORT_HEARTBEAT_TIMEOUT_SECONDS": 4,
     }
-    CELERY_BEAT_SCHEDULE["proctoring-results-fail-stale-report-tasks"]["schedule"] = 1.0  # noqa: F405
+    CELERY_BEAT_SCHEDULE["proctoring-results-fail-stale-report-tasks"]["schedule"] = 1.0
