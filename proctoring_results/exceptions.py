@@ -126,6 +126,10 @@ class ReportNotFound(ProctoringResultsError, LookupError):
     """No report with that id."""
 
 
+class ReportFileMissing(ReportNotFound):
+    """The report is listed but its file is gone from report storage."""
+
+
 class ReportGenerationFailed(ProctoringResultsError):
     """Generating a report failed; the task holds the short, personal-data-free reason."""
 

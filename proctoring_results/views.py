@@ -2,10 +2,9 @@
 The instructor dashboard's Data Download page, and the view behind its signed report links.
 
 Both are thin: they parse the course id, check ``api.can_view_course_results``
-and call ``api.py``; the page's live parts talk to ``rest_api/v1/reports.py``.
+and call ``api.py`` (signed links: ``links.py``); the page's live parts talk to
+``rest_api/v1/reports.py``.
 """
-
-import logging
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -17,42 +16,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework.views import APIView
 
-from . import api, charts, formats, storage
+from . import api, charts, formats
 from .conf import app_settings
-from .exceptions import CourseIdTooLong, InvalidCourseId, ProctoringResultsError, ReportLinkExpired, ReportLinkInvalid
-
-log = logging.getLogger(__name__)
+from .exceptions import (
+    CourseIdTooLong, InvalidCourseId, ProctoringResultsError, ReportFileMissing, ReportLinkExpired, ReportLinkInvalid,
+)
+from .links import deliver, read_report_link, report_download_link
 
 #: The seed's words, shown when the button is clicked (one home: ``api.REPORT_BEING_CREATED``).
 GENERATE_MESSAGE = api.REPORT_BEING_CREATED
 
 #: How many reports the page lists, newest first; the REST API can list more (``api.REPORT_PAGE_SIZE``).
 PAGE_REPORT_LIMIT = api.REPORT_PAGE_SIZE
-
-
-def report_download_link(request, report):
-    """An absolute link to ``report`` signed for ``request.user`` now, and when it expires."""
-    link = storage.make_report_link(report.id, request.user.pk)
-    before, after = _download_url_around_token(request)
-    return f"{before}{link.token}{after}", link.expires_at
-
-
-_TOKEN_PLACEHOLDER = "TOKEN"
-
-
-def _download_url_around_token(request):
-    """
-    The absolute download URL split around its token, reversed once per request.
-
-    Reversing per link cost more than signing it (a page of 100 links: docs/performance.rst).
-    Tokens hold only characters ``reverse`` leaves as they are (base64url and ``:``).
-    """
-    parts = getattr(request, "_proctoring_download_url_parts", None)
-    if parts is None:
-        url = request.build_absolute_uri(reverse("proctoring_results:report_download", args=[_TOKEN_PLACEHOLDER]))
-        parts = tuple(url.rsplit(_TOKEN_PLACEHOLDER, 1))
-        request._proctoring_download_url_parts = parts
-    return parts
 
 
 def _message_page(request, status, title, message, course_id=None, new_link_hint=False):
@@ -184,7 +159,7 @@ class ReportDownloadView(APIView):
     user is the caller, the caller may still see the course (roles are
     re-checked now, not when the link was made). Then the download is
     recorded and the file served, or redirected to a storage URL that expires
-    no later than the link.
+    no later than the link (``links.deliver`` decides which).
     """
 
     permission_classes = []
@@ -193,7 +168,7 @@ class ReportDownloadView(APIView):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         try:
-            link = storage.read_report_link(token)
+            link = read_report_link(token)
         except ReportLinkExpired as exc:
             report, on_team = self._report_of(request, exc.report_id)
             if on_team is False:
@@ -249,60 +224,29 @@ class ReportDownloadView(APIView):
         )
 
     def _serve(self, request, report, link):
-        report_storage = storage.get_report_storage()
-        remote_url = self._remote_url(report_storage, report, int(link.seconds_left))
-        if remote_url == "":
+        try:
+            delivery = deliver(report, link)
+        except ReportLinkExpired:
             # Under a second left: a presigned URL cannot expire by then, so this link is done.
             return _message_page(
                 request, 410, _("This link has expired"),
                 _("Return to the Data Download page to get a new link."), course_id=report.course_id,
             )
-        if remote_url is None:
-            try:
-                handle = report_storage.open(report.storage_key, "rb")
-            except (FileNotFoundError, OSError):
-                log.warning("Report %s is listed but its file is missing from storage.", report.id)
-                return _message_page(
-                    request, 404, _("Report file not found"),
-                    _("The file of this report is no longer available. Generate a new report on the Data "
-                      "Download page."), course_id=report.course_id,
-                )
+        except ReportFileMissing:
+            return _message_page(
+                request, 404, _("Report file not found"),
+                _("The file of this report is no longer available. Generate a new report on the Data "
+                  "Download page."), course_id=report.course_id,
+            )
         api.record_report_download(report, request.user, _client_ip(request))
-        if remote_url is not None:
-            response = HttpResponseRedirect(remote_url)
+        if delivery.url is not None:
+            response = HttpResponseRedirect(delivery.url)
         else:
             response = FileResponse(
-                handle, as_attachment=True, filename=report.file_name, content_type="text/csv; charset=utf-8",
+                delivery.file, as_attachment=True, filename=report.file_name, content_type="text/csv; charset=utf-8",
             )
         response["Cache-Control"] = "no-store"
         return response
-
-    @staticmethod
-    def _remote_url(report_storage, report, seconds_left):
-        """
-        A presigned URL for storages that make them (S3), valid no longer than the link.
-
-        None means "stream the file ourselves" (local files, or a storage whose
-        URLs cannot expire); an empty string means the link has no whole second left.
-        """
-        try:
-            report_storage.path(report.storage_key)
-            return None  # a local file system: stream it ourselves
-        except NotImplementedError:
-            pass
-        if seconds_left < 1:
-            return ""
-        try:
-            return report_storage.url(
-                report.storage_key, expire=seconds_left,
-                parameters={
-                    "ResponseContentDisposition": f'attachment; filename="{report.file_name}"',
-                    "ResponseContentType": "text/csv; charset=utf-8",
-                    "ResponseCacheControl": "no-store",
-                },
-            )
-        except TypeError:
-            return None  # a storage whose url() cannot expire: stream it instead
 
 
 def _client_ip(request):

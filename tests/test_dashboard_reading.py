@@ -15,7 +15,7 @@ import time_machine
 from django.test import override_settings
 from django.urls import reverse
 
-from proctoring_results import api, charts, storage
+from proctoring_results import api, charts, links
 from proctoring_results.models import ReportTask
 from proctoring_results.statuses import AttemptStatus
 
@@ -215,7 +215,7 @@ def test_the_rest_api_still_lists_only_queued_and_running_tasks(client, instruct
 
 def expired_link_page(client, user, report):
     with time_machine.travel(T0, tick=False):
-        token = storage.make_report_link(report.id, user.pk).token
+        token = links.make_report_link(report.id, user.pk).token
     with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
         return client.get(reverse("proctoring_results:report_download", args=[token]))
 
@@ -253,7 +253,7 @@ def test_a_learner_who_opens_a_report_link_is_told_it_is_for_the_course_team(cli
     report = api.generate_report(COURSE_ID, instructor)
     client.force_login(learner)
     if link_state == "fresh":
-        token = storage.make_report_link(report.id, instructor.pk).token
+        token = links.make_report_link(report.id, instructor.pk).token
         response = client.get(reverse("proctoring_results:report_download", args=[token]))
     else:
         response = expired_link_page(client, instructor, report)
@@ -269,7 +269,7 @@ def test_another_team_members_link_still_says_how_to_get_ones_own(client, instru
     colleague = UserFactory(username="colleague")
     api.grant_course_role(colleague, COURSE_ID, "staff")
     client.force_login(colleague)
-    token = storage.make_report_link(report.id, instructor.pk).token
+    token = links.make_report_link(report.id, instructor.pk).token
     response = client.get(reverse("proctoring_results:report_download", args=[token]))
     assert response.status_code == 403
     page = response.content.decode()

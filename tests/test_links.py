@@ -1,5 +1,5 @@
 """
-Signed report links (DESIGN.md §8): what a course team member gets when following one.
+Signed report links (ADR 0004): what a course team member gets when following one.
 
 Expiry is tested with a frozen clock (time_machine), so the 300 seconds are exact.
 """
@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from proctoring_results import api, storage
+from proctoring_results import api, links, storage
 from proctoring_results.exceptions import ReportLinkExpired, ReportLinkInvalid
 from proctoring_results.models import ReportDownload
 
@@ -38,7 +38,7 @@ def report(instructor, exam):
 
 
 def link_for(report, user):
-    return reverse("proctoring_results:report_download", args=[storage.make_report_link(report.id, user.pk).token])
+    return reverse("proctoring_results:report_download", args=[links.make_report_link(report.id, user.pk).token])
 
 
 def body(response):
@@ -49,25 +49,25 @@ def body(response):
 
 def test_token_names_report_and_user_and_expires_after_the_setting():
     with time_machine.travel(T0, tick=False):
-        link = storage.make_report_link(12, 34)
+        link = links.make_report_link(12, 34)
         assert link.expires_at == T0 + timedelta(seconds=300)
-        read = storage.read_report_link(link.token)
+        read = links.read_report_link(link.token)
         assert (read.report_id, read.user_id, read.expires_at) == (12, 34, link.expires_at)
     with time_machine.travel(T0 + timedelta(seconds=300), tick=False):
-        assert storage.read_report_link(link.token).seconds_left == 0
+        assert links.read_report_link(link.token).seconds_left == 0
     with time_machine.travel(T0 + timedelta(seconds=301), tick=False):
         with pytest.raises(ReportLinkExpired) as excinfo:
-            storage.read_report_link(link.token)
+            links.read_report_link(link.token)
         assert excinfo.value.report_id == 12
 
 
 @override_settings(PROCTORING_RESULTS={"LINK_EXPIRY_SECONDS": 60})
 def test_expiry_follows_the_setting():
     with time_machine.travel(T0, tick=False):
-        link = storage.make_report_link(1, 1)
+        link = links.make_report_link(1, 1)
     assert link.expires_at == T0 + timedelta(seconds=60)
     with time_machine.travel(T0 + timedelta(seconds=61), tick=False), pytest.raises(ReportLinkExpired):
-        storage.read_report_link(link.token)
+        links.read_report_link(link.token)
 
 
 @pytest.mark.parametrize("mangle", [
@@ -77,9 +77,9 @@ def test_expiry_follows_the_setting():
     lambda t: "",
 ])
 def test_altered_token_is_invalid(mangle):
-    token = storage.make_report_link(1, 1).token
+    token = links.make_report_link(1, 1).token
     with pytest.raises(ReportLinkInvalid):
-        storage.read_report_link(mangle(token))
+        links.read_report_link(mangle(token))
 
 
 def test_a_token_signed_for_something_else_is_refused():
@@ -87,7 +87,7 @@ def test_a_token_signed_for_something_else_is_refused():
 
     other = signing.TimestampSigner(salt="something.else").sign_object({"r": 1, "u": 1})
     with pytest.raises(ReportLinkInvalid):
-        storage.read_report_link(other)
+        links.read_report_link(other)
 
 
 # ---------------------------------------------------------------- the download view

@@ -13,7 +13,7 @@ from datetime import timezone as dt_timezone
 import pytest
 import time_machine
 
-from proctoring_results import api, storage
+from proctoring_results import api, links
 from proctoring_results.models import ReportTask
 from proctoring_results.statuses import AttemptStatus
 
@@ -86,7 +86,7 @@ def test_the_links_lifetime_reads_five_minutes_on_the_page_and_when_expired(brow
     expect(page.get_by_text("as they expire within 5 minutes")).to_be_visible()
 
     with time_machine.travel(datetime.now(dt_timezone.utc) - timedelta(minutes=10), tick=False):
-        stale = storage.make_report_link(report.id, instructor.pk).token
+        stale = links.make_report_link(report.id, instructor.pk).token
     response = page.goto(f"{live_server.url}/proctoring-results/reports/download/{stale}/")
     assert response.status == 410
     expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
@@ -102,7 +102,7 @@ def test_a_learner_with_a_report_link_is_told_it_is_for_the_course_team(browser,
 
     instructor, _learner = course
     report = api.generate_report(COURSE_ID, instructor)
-    link = storage.make_report_link(report.id, instructor.pk).token
+    link = links.make_report_link(report.id, instructor.pk).token
     page = sign_in_refused(browser, live_server, "learner")
     response = page.goto(f"{live_server.url}/proctoring-results/reports/download/{link}/")
     assert response.status == 403

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from proctoring_results import storage
+from proctoring_results import links
 
 from ..factories import COURSE_ID
 
@@ -152,7 +152,7 @@ def url_for(key, course, role):
             # A link signed for the caller, as the page would make it if they could see the page
             # (anonymous callers get the instructor's link).
             user = course.users[role] or course.users["instructor"]
-            kwargs[name] = storage.make_report_link(course.report.id, user.pk).token
+            kwargs[name] = links.make_report_link(course.report.id, user.pk).token
         else:
             kwargs[name] = _resolve(course, path)
     return reverse(key, kwargs=kwargs)
@@ -265,7 +265,7 @@ def test_methods_outside_the_matrix_are_refused(course, key, method):
 
 def test_someone_elses_link_is_refused(course):
     """The instructor's link, followed by anyone else signed in, is refused whatever their role."""
-    token = storage.make_report_link(course.report.id, course.users["instructor"].pk).token
+    token = links.make_report_link(course.report.id, course.users["instructor"].pk).token
     for role in sorted(set(ROLES) - {"instructor", "anonymous"}):
         response = client_for(course.users[role]).get(reverse("proctoring_results:report_download", args=[token]))
         if role == "inactive_user":
@@ -279,7 +279,7 @@ def test_revoked_role_closes_every_endpoint(course):
     """Instructor one moment, nobody the next: the page, the API and the download all refuse at once."""
     instructor = course.users["instructor"]
     client = client_for(instructor)
-    token = storage.make_report_link(course.report.id, instructor.pk).token
+    token = links.make_report_link(course.report.id, instructor.pk).token
     from proctoring_results import api
 
     api.revoke_course_roles(instructor, course.course_id)

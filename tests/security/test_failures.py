@@ -39,7 +39,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import override_settings
 from django.urls import reverse
 
-from proctoring_results import api, storage
+from proctoring_results import api, links, storage
 from proctoring_results.exceptions import ReportGenerationFailed
 from proctoring_results.models import Report
 
@@ -221,7 +221,7 @@ def test_s3_gone_while_a_link_is_followed(db, moto, instructor):
     with s3_reports_at(moto.endpoint):
         report = api.generate_report(COURSE_ID, instructor)
         client = client_for(instructor)
-        token = storage.make_report_link(report.id, instructor.pk).token
+        token = links.make_report_link(report.id, instructor.pk).token
         moto.stop()
         response = client.get(reverse("proctoring_results:report_download", args=[token]))
         assert response.status_code == 302

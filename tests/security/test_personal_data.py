@@ -19,7 +19,7 @@ import time_machine
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from proctoring_results import api, signatures, storage
+from proctoring_results import api, links, signatures, storage
 from proctoring_results.exceptions import ReportGenerationFailed
 from proctoring_results.models import ReportTask
 
@@ -114,7 +114,7 @@ def test_a_full_review_and_report_cycle_logs_and_queues_no_personal_data(world, 
     with time_machine.travel(datetime.now(dt_timezone.utc) + timedelta(hours=3)):
         api.fail_stale_report_tasks()
     storage.get_report_storage().delete(report.storage_key)
-    token = storage.make_report_link(report.id, instructor.pk).token
+    token = links.make_report_link(report.id, instructor.pk).token
     response = client_for(instructor).get(reverse("proctoring_results:report_download", args=[token]))
     assert response.status_code == 404 and pii_guard.find_marker(text_of(response)) is None
     assert pii_guard.guard.records_seen >= 3, "the guard saw no log records: it would prove nothing"

@@ -20,7 +20,7 @@ from django.core import signing
 from django.test import override_settings
 from django.urls import reverse
 
-from proctoring_results import api, storage
+from proctoring_results import api, links
 from proctoring_results.models import ReportDownload
 
 from .conftest import client_for
@@ -53,7 +53,7 @@ def tamperings(token, report_id, user_id, other_user_id):
     payload, stamp, signature = token.split(":")
     flip = lambda s, i: s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]  # noqa: E731  (a one-line helper, read where it is used)
     later = signing.b62_encode(signing.b62_decode(stamp) + 3600)
-    other_key_signer = signing.TimestampSigner(key="another-secret-key-entirely", salt=storage.LINK_SALT)
+    other_key_signer = signing.TimestampSigner(key="another-secret-key-entirely", salt=links.LINK_SALT)
     return [
         # payload
         ("payload: first character", flip(payload, 0)),
@@ -99,7 +99,7 @@ N_TAMPERINGS = 30
 
 def test_every_altered_token_is_refused(course):
     instructor = course.users["instructor"]
-    token = storage.make_report_link(course.report.id, instructor.pk).token
+    token = links.make_report_link(course.report.id, instructor.pk).token
     client = client_for(instructor)
     assert served(client.get(url(token)))  # the genuine link works
     cases = tamperings(token, course.report.id, instructor.pk, course.users["course_staff"].pk)
@@ -133,7 +133,7 @@ def test_every_altered_token_is_refused(course):
 def test_expiry_at_the_boundary(course, offset, ok):
     instructor = course.users["instructor"]
     with time_machine.travel(T0, tick=False):
-        link = storage.make_report_link(course.report.id, instructor.pk)
+        link = links.make_report_link(course.report.id, instructor.pk)
     assert link.expires_at == T0 + timedelta(seconds=300)
     with time_machine.travel(link.expires_at + offset, tick=False):
         response = client_for(instructor).get(url(link.token))
@@ -149,7 +149,7 @@ def test_a_link_never_outlives_five_minutes_from_when_it_was_made(course):
     instructor = course.users["instructor"]
     made = T0 + timedelta(milliseconds=999)
     with time_machine.travel(made, tick=False):
-        link = storage.make_report_link(course.report.id, instructor.pk)
+        link = links.make_report_link(course.report.id, instructor.pk)
     assert link.expires_at - made <= timedelta(seconds=300)
     with time_machine.travel(made + timedelta(seconds=300), tick=False):
         assert client_for(instructor).get(url(link.token)).status_code == 410
@@ -159,7 +159,7 @@ def test_a_link_never_outlives_five_minutes_from_when_it_was_made(course):
 def test_a_shorter_setting_shortens_existing_links(course):
     instructor = course.users["instructor"]
     with time_machine.travel(T0, tick=False):
-        link = storage.make_report_link(course.report.id, instructor.pk)
+        link = links.make_report_link(course.report.id, instructor.pk)
     with time_machine.travel(T0 + timedelta(seconds=31), tick=False):
         assert client_for(instructor).get(url(link.token)).status_code == 410
 
@@ -167,8 +167,8 @@ def test_a_shorter_setting_shortens_existing_links(course):
 def test_each_link_works_only_for_its_own_user(course):
     """Course staff and the instructor each get a link; swapping them is refused both ways."""
     staff, instructor = course.users["course_staff"], course.users["instructor"]
-    staff_link = storage.make_report_link(course.report.id, staff.pk).token
-    instructor_link = storage.make_report_link(course.report.id, instructor.pk).token
+    staff_link = links.make_report_link(course.report.id, staff.pk).token
+    instructor_link = links.make_report_link(course.report.id, instructor.pk).token
     assert client_for(staff).get(url(instructor_link)).status_code == 403
     assert client_for(instructor).get(url(staff_link)).status_code == 403
     assert served(client_for(staff).get(url(staff_link)))
@@ -179,7 +179,7 @@ def test_each_link_works_only_for_its_own_user(course):
 def test_a_link_dies_with_its_users_access(course, change):
     """Access is checked when the link is followed, not when it was made; restoring it restores the link."""
     user = course.users["global_staff" if change == "remove_global_staff" else "instructor"]
-    token = storage.make_report_link(course.report.id, user.pk).token
+    token = links.make_report_link(course.report.id, user.pk).token
     client = client_for(user)
     assert served(client.get(url(token)))
     if change == "revoke_role":
@@ -206,7 +206,7 @@ def test_a_link_dies_with_its_users_access(course, change):
 def test_a_link_to_another_courses_report_is_refused_even_when_signed_for_you(course):
     """Staff of another course holding a genuinely signed link to this course's report: still 403."""
     other = course.users["other_course_staff"]
-    token = storage.make_report_link(course.report.id, other.pk).token
+    token = links.make_report_link(course.report.id, other.pk).token
     response = client_for(other).get(url(token))
     assert response.status_code == 403 and course.report.file_name.encode() not in response.content
 

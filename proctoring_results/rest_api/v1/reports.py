@@ -4,7 +4,7 @@ REST endpoints behind the Data Download page: generate a report, Pending Tasks, 
 Used by the page's script (session + CSRF), by scripts (token auth) and by an
 MFE. The views are thin: permission from ``CanViewCourseResults``, requests
 read and answers rendered by ``serializers.py``, data from ``api.py``, links
-from ``storage.make_report_link`` through ``views.report_download_link``.
+from ``links.report_download_link``, as on the page.
 """
 
 from rest_framework import status
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from proctoring_results import api, charts, exceptions
 from proctoring_results.conf import app_settings
-from proctoring_results.views import report_download_link
+from proctoring_results.links import report_download_link
 
 from .errors import AppError, V1View
 from .permissions import CanViewCourseResults
