@@ -114,6 +114,62 @@ class QueryCounter:
         return lambda: [setattr(psycopg.Cursor, name, original) for name, original in originals.items()]
 
 
+class PythonTime:
+    """
+    Where the worker's Python time goes besides the rows: garbage collections and progress writes.
+
+    ``gc_seconds`` / ``gc_collections``: time inside the collector during the
+    task (``gc.callbacks``); ``progress_seconds`` / ``progress_writes``: time
+    in the task's progress callback (``reports.build.record_progress``).
+    ``gc_unfrozen`` runs the task without the writers' ``gc.freeze`` (``--gc-unfrozen``), to compare.
+    """
+
+    def __init__(self):
+        self.gc_seconds = self.progress_seconds = 0.0
+        self.gc_collections = self.progress_writes = 0
+        self._gc_started = None
+
+    def _on_gc(self, phase, info):
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self._gc_started is not None:
+            self.gc_seconds += time.perf_counter() - self._gc_started
+            self.gc_collections += 1
+
+    def install(self, gc_unfrozen=False):
+        import contextlib
+        import gc
+
+        from proctoring_results.reports import build, writers
+
+        original_progress, original_freeze = build.record_progress, writers._collection_of_new_objects_only
+
+        def timed_progress(task_id):
+            on_progress = original_progress(task_id)
+
+            def timed(*args):
+                started = time.perf_counter()
+                on_progress(*args)
+                self.progress_seconds += time.perf_counter() - started
+                self.progress_writes += 1
+            return timed
+
+        build.record_progress = timed_progress
+        if gc_unfrozen:
+            writers._collection_of_new_objects_only = contextlib.nullcontext
+        gc.callbacks.append(self._on_gc)
+
+        def undo():
+            gc.callbacks.remove(self._on_gc)
+            build.record_progress, writers._collection_of_new_objects_only = original_progress, original_freeze
+        return undo
+
+    def figures(self):
+        return {"gc_seconds": round(self.gc_seconds, 3), "gc_collections": self.gc_collections,
+                "progress_seconds": round(self.progress_seconds, 3), "progress_writes": self.progress_writes,
+                "gc_frozen": os.environ.get("BENCH_GC_UNFROZEN") != "1"}
+
+
 def child(attempts):
     """One measured report in this (fresh) process; prints one JSON line."""
     var_dir = Path(tempfile.mkdtemp(prefix="proctoring-bench-"))
@@ -131,6 +187,8 @@ def child(attempts):
 
         counter = QueryCounter()
         restore = counter.instrument_psycopg()
+        python_time = PythonTime()
+        undo_python_time = python_time.install(gc_unfrozen=os.environ.get("BENCH_GC_UNFROZEN") == "1")
         task = api.request_report(course_id, user)
         try:
             with connection.execute_wrapper(counter):
@@ -139,6 +197,7 @@ def child(attempts):
                 seconds = time.perf_counter() - started
         finally:
             restore()
+            undo_python_time()
         peak = rss_mb()
         hwm = hwm_mb()
 
@@ -151,6 +210,7 @@ def child(attempts):
             **run_figures(attempts, seconds, counter, (baseline, peak, hwm), floor_seconds, "copy"),
             "report_bytes": report.size_bytes,
             "copy_bytes": floor_bytes,
+            **python_time.figures(),
             **where_it_ran(),
         }
         print(json.dumps(result))
@@ -211,8 +271,10 @@ def stop_s3(server):
 def run_child(attempts, extra_env):
     env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL="filesystem://", DJANGO_DEBUG="0",
                PYTHONUNBUFFERED="1", **extra_env)
-    if not extra_env:
+    if "PROCTORING_RESULTS_S3_ENDPOINT_URL" not in extra_env:
         env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)  # local storage unless --s3
+    if "BENCH_GC_UNFROZEN" not in extra_env:
+        env.pop("BENCH_GC_UNFROZEN", None)
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(attempts)], env=env, cwd=ROOT, capture_output=True, text=True,
     )
@@ -234,6 +296,8 @@ def main(argv=None):
     parser.add_argument("--attempts", default="1000", help="comma-separated sizes, e.g. 1000,100k,1M (default 1000)")
     parser.add_argument("--s3", action="store_true", help="store reports in moto's S3-compatible server")
     parser.add_argument("--repeat", type=int, default=1, help="runs per N; the table shows each (default 1)")
+    parser.add_argument("--gc-unfrozen", action="store_true",
+                        help="run the report without its gc.freeze, to measure what the freeze saves")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -252,6 +316,8 @@ def main(argv=None):
         fail("seeding failed (see above)")
     extra_env, server = start_s3() if args.s3 else ({}, None)
     try:
+        if args.gc_unfrozen:
+            extra_env = {**extra_env, "BENCH_GC_UNFROZEN": "1"}
         runs = [run_child(n, extra_env) for n in sizes for _ in range(args.repeat)]
     finally:
         if server is not None:
