@@ -28,7 +28,8 @@ from .factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory
 from .services import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRED_KEYS = {"attempts", "seconds", "rows_per_s", "queries", "peak_rss_mb", "copy_rows_per_s", "ratio_vs_copy"}
+REQUIRED_KEYS = {"attempts", "seconds", "rows_per_s", "queries", "peak_rss_mb", "copy_rows_per_s", "ratio_vs_copy",
+                 "gc_seconds", "gc_collections", "progress_seconds", "progress_writes", "gc_frozen"}
 
 
 def _task_queries(requester, attempts, exam):
@@ -115,6 +116,8 @@ def _run_harness(database_url, *options):
     figures = _figures_of_one_run(result, REQUIRED_KEYS)
     assert 0 < figures["queries"] < 100
     assert figures["peak_rss_mb"] < 150
+    # Counted, then each 1/20 of the rows, then the end (REPORT_PROGRESS_UPDATES = 20).
+    assert figures["progress_writes"] == 21 and figures["gc_frozen"] is True
     assert figures["rows_per_s"] > 0 and figures["copy_rows_per_s"] > 0
     # The same rows: the report differs from the floor only by CRLF line ends and the formatted cells.
     assert abs(figures["report_bytes"] - figures["copy_bytes"]) < 0.05 * figures["copy_bytes"]
