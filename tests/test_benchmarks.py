@@ -90,11 +90,17 @@ def test_the_reports_endpoint_lists_one_page_newest_first_and_counts_them_all(cl
 
 @pytest.fixture
 def bench_database(django_db_blocker):
-    """A PostgreSQL database of its own for the harness, dropped afterwards; yields its URL."""
+    """
+    A PostgreSQL database of its own for the harness, dropped afterwards; yields its URL.
+
+    Named after the *test* database's name: the configured name may be the
+    developer's own database, and ``<name>_bench`` a seeded benchmark database
+    that must not be dropped (as happened when this test ran alone).
+    """
     import psycopg
 
     settings = connection.settings_dict
-    name = f"{settings['NAME']}_bench"[:63]
+    name = f"{connection.creation._get_test_db_name()}_bench"[:63]
     base = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
     with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
