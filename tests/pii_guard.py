@@ -3,7 +3,7 @@ PII guard: a pytest plugin that fails any test whose log records or Celery task
 messages carry personal data.
 
 The app holds learners' emails, names and reviewers' comments about them
-(DESIGN.md, house rules): none of it may reach a log line, a task message or
+(docs/security.rst): none of it may reach a log line, a task message or
 an error message. Rather than trusting each module's author, every test in the
 suite runs under this guard:
 

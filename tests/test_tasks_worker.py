@@ -143,3 +143,22 @@ def test_report_tasks_go_to_the_configured_queue(celery_worker_factory, settings
     ProctoredExamFactory()
     task = api.request_report(COURSE_ID, None)
     assert wait_until(lambda: finished(task.id), timeout=60, message="the report task").state == "succeeded"
+
+
+def test_the_hosts_task_routes_apply_to_report_tasks(celery_worker_factory):
+    """The task is sent by its registered name, and a host's ``task_routes`` for that name still route it."""
+    from example import celery_app
+
+    saved = celery_app.conf.task_routes
+    celery_app.conf.task_routes = {"proctoring_results.generate_proctored_exam_results_report": {"queue": "routed"}}
+    celery_app.amqp.flush_routes()  # the routes and the router are built from task_routes once
+    celery_app.amqp.router = celery_app.amqp.Router()
+    try:
+        celery_worker_factory(queues="routed")  # consumes nothing else
+        ProctoredExamFactory()
+        task = api.request_report(COURSE_ID, None)
+        assert wait_until(lambda: finished(task.id), timeout=60, message="the report task").state == "succeeded"
+    finally:
+        celery_app.conf.task_routes = saved
+        celery_app.amqp.flush_routes()
+        celery_app.amqp.router = celery_app.amqp.Router()
