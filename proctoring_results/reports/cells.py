@@ -48,7 +48,7 @@ class UtcTimestampText(Func):
 
     def as_sql(self, compiler, connection, **extra_context):
         raise NotImplementedError(
-            f"The proctored exam results report supports PostgreSQL, MySQL/MariaDB and SQLite, not {connection.vendor}."
+            f"Reports support PostgreSQL, MySQL/MariaDB and SQLite, not {connection.vendor}."
         )
 
 
