@@ -374,8 +374,6 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
 # ---------------------------------------------------------------- reports
 # The Proctored Exam Results Report pipeline lives in the reports/ package; these are its doors.
 
-_report_log = _logging.getLogger("proctoring_results.reports")
-
 #: The seed's sentence after Generate, also when a report is already running (translated when shown).
 REPORT_BEING_CREATED = _REPORT_BEING_CREATED
 
@@ -462,23 +460,10 @@ def _create_report_task(course_id, user, extra_columns, column_profile=None):
 
 
 def _enqueue(task):
-    """Send the Celery task; on a broker failure fail the task, so none stays queued forever."""
-    from kombu.exceptions import OperationalError as _BrokerError
-
-    from .tasks import generate_proctored_exam_results_report as _celery_task
-
-    options = {"task_id": task.celery_task_id}
-    if _app_settings.REPORT_CELERY_QUEUE:
-        options["queue"] = _app_settings.REPORT_CELERY_QUEUE
+    """Send the Celery task by its registered name (``reports.queue``); a broker failure fails the task."""
     try:
-        _celery_task.apply_async(
-            args=[task.pk], retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-            **options,
-        )
-    except (_BrokerError, OSError) as exc:
-        _report_log.error("Could not queue report task %s: %s", task.pk, type(exc).__name__)
-        _reports.fail_task(task.pk, "The report could not be queued: the task queue is unavailable. Try again later.")
+        _reports.send(task)
+    except _reports.QueueUnavailable:
         task.refresh_from_db()
         raise ReportQueueUnavailable(_report_task_data(task)) from None
 

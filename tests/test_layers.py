@@ -21,9 +21,6 @@ PACKAGE = "proctoring_results"
 FACES = frozenset({"views", "rest_api", "tasks", "admin", "management", "openedx", "urls"})
 #: Put the app together; they may import anything and nothing imports them but each other and faces.
 WIRING = frozenset({"apps", "settings", "migrations"})
-#: Imports being removed on another branch of issue 15 (api enqueues the report task by its
-#: registered name): left out of the check until that lands, then deleted. Nothing may be added here.
-BEING_REMOVED = frozenset({("api", "tasks")})
 
 
 def _unit(module, package):
@@ -96,7 +93,7 @@ def contract_violations(package=PACKAGE, faces=FACES, wiring=WIRING, ignored=fro
 
 
 def test_the_app_keeps_its_layers_and_has_no_import_cycle():
-    assert contract_violations(ignored=BEING_REMOVED) == []
+    assert contract_violations() == []
 
 
 @pytest.fixture

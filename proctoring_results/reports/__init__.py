@@ -11,6 +11,7 @@ Reports: what a report is made of, how its bytes are written, what its file is c
 - ``naming.py``: file names and storage keys.
 - ``build.py``: a claimed task's file: temporary file, storage, ``Report`` row.
 - ``lifecycle.py``: claim, progress and heartbeat, fail, stale, recovery of dead runs, retention.
+- ``queue.py``: sending a queued task to the workers, by the Celery task's registered name.
 - ``versions.py``: whether the course changed since its newest report (Generate's "nothing changed").
 
 Other modules use the names below; ``api.py`` is their door for host code.
@@ -22,6 +23,7 @@ from .lifecycle import (
     DIED_TWICE_MESSAGE, MAX_RUNS, REQUEUED_MESSAGE, TakenOver, claim_task, delete_expired, fail_stale_tasks, fail_task,
     recover_stalled_tasks,
 )
+from .queue import QueueUnavailable, send
 from .specs import DEFAULT_PROFILE, column_profiles, spec_for
 from .versions import course_data_version
 from .writers import write_csv as _write_csv
@@ -29,9 +31,9 @@ from .writers import write_csv as _write_csv
 _DEFAULT_TYPE = ReportTask.ReportType.PROCTORED_EXAM_RESULTS
 
 __all__ = [
-    "DEFAULT_PROFILE", "DIED_TWICE_MESSAGE", "MAX_RUNS", "REQUEUED_MESSAGE", "GenerationError", "TakenOver",
-    "claim_task", "column_profiles", "course_data_version", "delete_expired", "fail_stale_tasks", "fail_task",
-    "recover_stalled_tasks", "run_task", "spec_for", "validate_extra_columns", "write_csv",
+    "DEFAULT_PROFILE", "DIED_TWICE_MESSAGE", "MAX_RUNS", "REQUEUED_MESSAGE", "GenerationError", "QueueUnavailable",
+    "TakenOver", "claim_task", "column_profiles", "course_data_version", "delete_expired", "fail_stale_tasks",
+    "fail_task", "recover_stalled_tasks", "run_task", "send", "spec_for", "validate_extra_columns", "write_csv",
 ]
 
 
