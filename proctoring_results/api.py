@@ -598,7 +598,7 @@ def generate_report_now(task_id):
     already ended: a redelivered message, or a task failed as stale). Raises
     ``ReportGenerationFailed`` (message safe to show) after marking the task failed.
     """
-    task = _reports.claim_task(task_id)
+    task = _ReportTask.objects.claim(task_id)
     if task is None:
         if not _ReportTask.objects.filter(pk=task_id).exists():
             raise ReportTaskNotFound(f"No report task with id {task_id!r}.")
@@ -639,17 +639,17 @@ def course_has_proctored_exams(course_id):
 
 def fail_stale_report_tasks():
     """Fail report tasks queued or running past ``REPORT_TASK_TIME_LIMIT_SECONDS``; return how many."""
-    return len(_reports.fail_stale_tasks())
+    return len(_ReportTask.objects.fail_stale())
 
 
 def recover_stalled_report_tasks():
     """
     Queue again, once, running report tasks whose heartbeat stopped (their worker died); return ``(requeued, failed)``.
 
-    A task already run ``reports.MAX_RUNS`` times is failed with a message instead.
+    A task already run ``ReportTask.MAX_RUNS`` times is failed with a message instead.
     The periodic ``fail_stale_report_tasks`` (Celery beat) and the command of that name call this.
     """
-    requeued, failed = _reports.recover_stalled_tasks()
+    requeued, failed = _ReportTask.objects.recover_stalled()
     sent = 0
     for task in requeued:
         try:
@@ -662,7 +662,7 @@ def recover_stalled_report_tasks():
 
 def delete_expired_reports():
     """Delete reports (file and row) older than ``REPORT_RETENTION_DAYS``; return how many."""
-    return _reports.delete_expired()
+    return _Report.objects.delete_expired()
 
 
 # ---------------------------------------------------------------- import from edx-proctoring (keep when editing)

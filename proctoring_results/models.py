@@ -6,19 +6,25 @@ annotations): attempts and reviews are about identifiable learners, and review
 comments describe what a reviewer saw of them.
 """
 
+import logging
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connections, models
+from django.db import DatabaseError, connections, models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.django.models import CourseKeyField as _OpaqueCourseKeyField
 
 from . import statuses
+from .conf import app_settings
 from .statuses import AttemptStatus
+from .storage import delete_quietly, get_report_storage
+
+log = logging.getLogger("proctoring_results.reports")
 
 
 #: No exam or allowance runs longer than a week; anything above is a typo. The explicit
@@ -439,6 +445,124 @@ class ReportTaskQuerySet(models.QuerySet):
             state=ReportTask.State.RUNNING,
         )
 
+    # ------------------------------------------------ claim, fail, stale, recovery (issue 15: queries live here)
+
+    def claim(self, task_id, now=None):
+        """
+        Mark a queued task as running, as its next run; None when there is nothing to do.
+
+        A message for a task that already succeeded or failed does nothing, and so
+        does one for a task running with a fresh heartbeat (a duplicate delivery:
+        the broker's redelivery, or a recovery that raced a slow but live run). A
+        running task whose heartbeat is stale is taken over, as ``recover_stalled``
+        would, or failed if it already ran ``ReportTask.MAX_RUNS`` times. So late
+        acknowledgement can never make a second report.
+        """
+        now = now or timezone.now()
+        with transaction.atomic(using=self._write_db):
+            task = self.select_for_update().filter(pk=task_id).first()
+            if task is None or task.state not in ReportTask.ACTIVE_STATES:
+                return None
+            if task.state == ReportTask.State.RUNNING:
+                if not self.stalled(_stall_cutoff(now)).filter(pk=task.pk).exists():
+                    return None
+                if task.runs >= ReportTask.MAX_RUNS:
+                    task.end(ReportTask.State.FAILED, ReportTask.DIED_TWICE_MESSAGE, now)
+                    return None
+            task.state = ReportTask.State.RUNNING
+            task.started_at = now
+            task.heartbeat_at = now
+            task.runs += 1
+            task.rows_done = 0
+            task.rows_total = None
+            task.message = ""
+            task.save(update_fields=["state", "started_at", "heartbeat_at", "runs", "rows_done", "rows_total",
+                                     "message"])
+        return task
+
+    claim.alters_data = True
+
+    def fail(self, task_id, message, run=None):
+        """Mark an active task failed with a short message (no personal data); ``run``: only while that run has it."""
+        def update():
+            tasks = self.filter(pk=task_id, state__in=ReportTask.ACTIVE_STATES)
+            if run is not None:
+                tasks = tasks.filter(runs=run)
+            return tasks.update(state=ReportTask.State.FAILED, message=message[:500], finished_at=timezone.now())
+
+        try:
+            return update()
+        except DatabaseError:
+            # The failure being recorded may be the lost connection itself: Django does not
+            # reconnect on its own outside a transaction, so open a new one, once.
+            connection = connections[self._write_db]
+            if connection.in_atomic_block:
+                raise
+            connection.close()
+            return update()
+
+    fail.alters_data = True
+
+    def fail_stale(self, now=None):
+        """Fail tasks queued or running longer than ``REPORT_TASK_TIME_LIMIT_SECONDS``; return their ids."""
+        now = now or timezone.now()
+        cutoff = now - timedelta(seconds=app_settings.REPORT_TASK_TIME_LIMIT_SECONDS)
+        stale = self.filter(
+            models.Q(state=ReportTask.State.QUEUED, created__lt=cutoff)
+            | models.Q(state=ReportTask.State.RUNNING, started_at__lt=cutoff)
+        )
+        ids = list(stale.values_list("pk", flat=True))
+        if ids:
+            self.filter(pk__in=ids, state__in=ReportTask.ACTIVE_STATES).update(
+                state=ReportTask.State.FAILED, finished_at=now,
+                message="The report took too long and was stopped. Generate it again.",
+            )
+            log.warning("Failed %d stale report task(s): %s", len(ids), ids)
+        return ids
+
+    fail_stale.alters_data = True
+
+    def recover_stalled(self, now=None):
+        """
+        Running tasks silent for ``REPORT_HEARTBEAT_TIMEOUT_SECONDS`` (their worker died): queue each again once.
+
+        Returns ``(requeued, failed)``: the tasks put back in the queue (the caller
+        sends their messages, with new Celery ids), and the ids of those failed
+        because they had already run ``ReportTask.MAX_RUNS`` times.
+        """
+        now = now or timezone.now()
+        cutoff = _stall_cutoff(now)
+        requeued, failed = [], []
+        for task_id in self.stalled(cutoff).values_list("pk", flat=True):
+            with transaction.atomic(using=self._write_db):
+                task = self.select_for_update().stalled(cutoff).filter(pk=task_id).first()
+                if task is None:
+                    continue  # it beat, or ended, meanwhile
+                if task.runs >= ReportTask.MAX_RUNS:
+                    task.end(ReportTask.State.FAILED, ReportTask.DIED_TWICE_MESSAGE, now)
+                    failed.append(task.pk)
+                    continue
+                task.state = ReportTask.State.QUEUED
+                task.heartbeat_at = None
+                task.message = ReportTask.REQUEUED_MESSAGE
+                task.celery_task_id = str(uuid.uuid4())
+                task.save(update_fields=["state", "heartbeat_at", "message", "celery_task_id"])
+                requeued.append(task)
+        if requeued or failed:
+            log.warning("Report tasks whose worker stopped: queued again %s, failed %s.",
+                        [t.pk for t in requeued], failed)
+        return requeued, failed
+
+    recover_stalled.alters_data = True
+
+    @property
+    def _write_db(self):
+        return self._db or router.db_for_write(self.model)
+
+
+def _stall_cutoff(now):
+    return now - timedelta(seconds=app_settings.REPORT_HEARTBEAT_TIMEOUT_SECONDS)
+
 
 class ReportTask(models.Model):
     """
@@ -470,6 +594,13 @@ class ReportTask(models.Model):
 
     #: How long a failed task stays in Pending Tasks at most (``ReportTaskQuerySet.pending``).
     FAILURE_SHOWN_FOR = timedelta(hours=24)
+    #: A task is started at most this many times: a worker dying under it queues it again once.
+    MAX_RUNS = 2
+    REQUEUED_MESSAGE = "The worker running this report stopped; the report was queued again."
+    DIED_TWICE_MESSAGE = (
+        "The report was stopped twice because the worker running it stopped (e.g. it ran out of memory or was "
+        "restarted). Generate it again; if it fails again, contact support."
+    )
 
     course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course reported on."))
     report_type = models.CharField(
@@ -532,6 +663,34 @@ class ReportTask(models.Model):
             kwargs["update_fields"] = [*update_fields, "active"]
         super().save(*args, **kwargs)
 
+    def end(self, state, message, now):
+        """End this (locked) task in ``state`` with a short message."""
+        self.state = state
+        self.message = message[:500]
+        self.finished_at = now
+        self.save(update_fields=["state", "message", "finished_at"])
+
+
+class ReportQuerySet(models.QuerySet):
+    """The reports' retention."""
+
+    def delete_expired(self, now=None):
+        """Delete reports older than ``REPORT_RETENTION_DAYS``, file then row; return how many went."""
+        days = app_settings.REPORT_RETENTION_DAYS
+        if days is None:
+            return 0
+        now = now or timezone.now()
+        storage = get_report_storage()
+        deleted = 0
+        for report in self.filter(created__lt=now - timedelta(days=days)).order_by("created", "id"):
+            # A file that cannot be deleted keeps its row, so the next run tries again.
+            if delete_quietly(storage, report.storage_key):
+                report.delete()
+                deleted += 1
+        return deleted
+
+    delete_expired.alters_data = True
+
 
 class Report(models.Model):
     """
@@ -565,6 +724,8 @@ class Report(models.Model):
         _("data version"), max_length=64, blank=True,
         help_text=_("Fingerprint of the course's data and the report's options when it was generated."),
     )
+
+    objects = ReportQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("report")

@@ -4,7 +4,7 @@ Celery tasks: thin wrappers around ``api.py``.
 Report tasks are acknowledged late and rejected when the worker is lost. A
 running task beats (``reports.Heartbeat``); the periodic ``fail_stale_report_tasks``
 queues again, once, a task whose heartbeat stopped (docs/operations.rst, "When
-a worker dies"). ``reports.claim_task`` makes any other delivery of a task
+a worker dies"). ``ReportTask.objects.claim`` makes any other delivery of a task
 that ended or is alive elsewhere do nothing, and ``Report.task`` being
 one-to-one means a task can never have two reports.
 """

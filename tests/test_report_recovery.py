@@ -53,16 +53,16 @@ def test_the_defaults_recover_a_dead_run_within_two_minutes():
 
 def test_a_claim_is_a_numbered_run_with_a_heartbeat(course):
     task = api.request_report(COURSE_ID, None)
-    claimed = reports.claim_task(task.id)
+    claimed = ReportTask.objects.claim(task.id)
     assert (claimed.state, claimed.runs) == ("running", 1) and claimed.heartbeat_at is not None
     # Delivered again while it is alive (Redis' redelivery, a recovery racing a live run): nothing to do.
-    assert reports.claim_task(task.id) is None
+    assert ReportTask.objects.claim(task.id) is None
     assert ReportTask.objects.get(pk=task.id).runs == 1
 
 
 def test_progress_writes_carry_the_heartbeat(course):
     task = api.request_report(COURSE_ID, None)
-    claimed = reports.claim_task(task.id)
+    claimed = ReportTask.objects.claim(task.id)
     with later(60):
         lifecycle.record_progress(claimed)(1, 3)
         assert ReportTask.objects.get(pk=task.id).heartbeat_at >= timezone.now() - timedelta(seconds=1)
@@ -70,27 +70,27 @@ def test_progress_writes_carry_the_heartbeat(course):
 
 def test_a_silent_run_is_queued_again_once_then_failed_with_a_message(course):
     task = api.request_report(COURSE_ID, None)
-    reports.claim_task(task.id)
+    ReportTask.objects.claim(task.id)
     first_message_id = ReportTask.objects.get(pk=task.id).celery_task_id
-    assert reports.recover_stalled_tasks() == ([], [])  # alive
+    assert ReportTask.objects.recover_stalled() == ([], [])  # alive
     with later(DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 1):
-        requeued, failed = reports.recover_stalled_tasks()
+        requeued, failed = ReportTask.objects.recover_stalled()
         assert [t.pk for t in requeued] == [task.id] and failed == []
         again = ReportTask.objects.get(pk=task.id)
         assert again.state == "queued" and again.active and "queued again" in again.message
         assert again.celery_task_id != first_message_id  # a new message
-        assert reports.claim_task(task.id).runs == 2
+        assert ReportTask.objects.claim(task.id).runs == 2
     with later(2 * DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 2):
-        assert reports.recover_stalled_tasks() == ([], [task.id])
+        assert ReportTask.objects.recover_stalled() == ([], [task.id])
     failed = api.get_report_task(task.id)
-    assert failed.state == "failed" and failed.message == reports.DIED_TWICE_MESSAGE
+    assert failed.state == "failed" and failed.message == ReportTask.DIED_TWICE_MESSAGE
     assert api.list_report_tasks(COURSE_ID) == []  # the course can generate again
     assert api.request_report(COURSE_ID, None).id != task.id
 
 
 def test_a_redelivered_message_of_a_dead_run_takes_over_as_the_check_would(course):
     task = api.request_report(COURSE_ID, None)
-    reports.claim_task(task.id)
+    ReportTask.objects.claim(task.id)
     with later(DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 1):
         tasks.generate_proctored_exam_results_report(task.id)  # e.g. Redis' visibility timeout ran out
     done = ReportTask.objects.get(pk=task.id)
@@ -100,10 +100,10 @@ def test_a_redelivered_message_of_a_dead_run_takes_over_as_the_check_would(cours
 def test_a_slow_original_never_records_a_second_report_once_taken_over(course):
     before = stored_files()
     task = api.request_report(COURSE_ID, None)
-    original = reports.claim_task(task.id)
+    original = ReportTask.objects.claim(task.id)
     with later(DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 1):
-        [requeued], _ = reports.recover_stalled_tasks()
-        newer = reports.claim_task(task.id)
+        [requeued], _ = ReportTask.objects.recover_stalled()
+        newer = ReportTask.objects.claim(task.id)
         report = reports.run_task(newer)
     assert report is not None
     # The original wakes up and finishes its file: it is deleted, nothing is recorded, the task stays done.
@@ -114,23 +114,23 @@ def test_a_slow_original_never_records_a_second_report_once_taken_over(course):
 
 def test_a_taken_over_original_that_fails_does_not_fail_the_newer_run(course):
     task = api.request_report(COURSE_ID, None)
-    original = reports.claim_task(task.id)
+    original = ReportTask.objects.claim(task.id)
     with later(DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 1):
-        reports.recover_stalled_tasks()
-        reports.claim_task(task.id)
-    reports.fail_task(task.id, "The report could not be created.", run=original.runs)
+        ReportTask.objects.recover_stalled()
+        ReportTask.objects.claim(task.id)
+    ReportTask.objects.fail(task.id, "The report could not be created.", run=original.runs)
     assert ReportTask.objects.get(pk=task.id).state == "running"
 
 
 def test_the_command_and_the_periodic_task_recover_dead_runs(course):
     task = api.request_report(COURSE_ID, None)
-    reports.claim_task(task.id)
+    ReportTask.objects.claim(task.id)
     out = io.StringIO()
     with later(DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 1):
         call_command("fail_stale_report_tasks", stdout=out)
     assert out.getvalue().splitlines() == [
         "Failed 0 stale report task(s).", "Queued 1 report task(s) again: their worker stopped."]
     assert ReportTask.objects.get(pk=task.id).state == "queued"
-    reports.claim_task(task.id)
+    ReportTask.objects.claim(task.id)
     with later(2 * DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 2):
         assert tasks.fail_stale_report_tasks() == {"failed": 1, "requeued": 0}

@@ -344,16 +344,16 @@ def test_every_state_change_keeps_the_active_marker_in_step(course, instructor):
 
     done = api.request_report(COURSE_ID, instructor)
     assert in_step()
-    reports.claim_task(done.id)
+    ReportTask.objects.claim(done.id)
     assert in_step()
     reports.run_task(ReportTask.objects.get(pk=done.id))
     assert in_step() and ReportTask.objects.get(pk=done.id).state == "succeeded"
     failed = api.request_report(COURSE_ID, instructor)
-    reports.fail_task(failed.id, "stopped")
+    ReportTask.objects.fail(failed.id, "stopped")
     assert in_step()
     stale = api.request_report(COURSE_ID, instructor)
     ReportTask.objects.filter(pk=stale.id).update(created=T0)
-    assert reports.fail_stale_tasks() == [stale.id]
+    assert ReportTask.objects.fail_stale() == [stale.id]
     assert in_step()
     api.request_report(COURSE_ID, instructor)  # a new one can be requested after each
     assert in_step()
@@ -563,8 +563,8 @@ def stored_files():
 def test_a_task_failed_as_stale_while_running_leaves_no_report(course, instructor):
     before = stored_files()
     task = api.request_report(COURSE_ID, instructor)
-    claimed = reports.claim_task(task.id)
-    reports.fail_task(task.id, "The report took too long and was stopped. Generate it again.")
+    claimed = ReportTask.objects.claim(task.id)
+    ReportTask.objects.fail(task.id, "The report took too long and was stopped. Generate it again.")
     assert reports.run_task(claimed) is None
     assert api.list_reports(COURSE_ID) == []
     assert stored_files() == before
@@ -574,7 +574,7 @@ def test_a_task_failed_as_stale_while_running_leaves_no_report(course, instructo
 def test_when_recording_the_report_fails_the_stored_file_is_deleted(course, instructor):
     """The Report row and the task's success commit together; if that fails, the object goes too."""
     task = api.request_report(COURSE_ID, instructor)
-    claimed = reports.claim_task(task.id)
+    claimed = ReportTask.objects.claim(task.id)
     # A row already holding this task's one-to-one slot makes the Report insert fail for real.
     Report.objects.create(task_id=task.id, course_id=COURSE_ID, file_name="x.csv", storage_key="elsewhere/x.csv",
                           size_bytes=0, row_count=0, checksum_sha256="0" * 64, created=T0)

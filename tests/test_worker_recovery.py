@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from proctoring_results import api, reports
+from proctoring_results import api
 from proctoring_results.models import Report, ReportTask
 
 from .services import wait_until
@@ -70,7 +70,7 @@ def test_a_run_that_dies_twice_is_failed_with_a_message(celery_worker_factory):
     second.kill()
     celery_worker_factory(beat=True, **FAST)
     failed = wait_until(lambda: finished(task.id), timeout=90, message="the task to be failed")
-    assert failed.state == "failed" and failed.message == reports.DIED_TWICE_MESSAGE
+    assert failed.state == "failed" and failed.message == ReportTask.DIED_TWICE_MESSAGE
     assert Report.objects.count() == 0 and api.list_report_tasks(COURSE_ID) == []
 
 

@@ -19,10 +19,7 @@ Other modules use the names below; ``api.py`` is their door for host code.
 
 from ..models import ReportTask
 from .build import GenerationError, run_task
-from .lifecycle import (
-    DIED_TWICE_MESSAGE, MAX_RUNS, REQUEUED_MESSAGE, TakenOver, claim_task, delete_expired, fail_stale_tasks, fail_task,
-    recover_stalled_tasks,
-)
+from .lifecycle import TakenOver
 from .queue import QueueUnavailable, send
 from .specs import DEFAULT_PROFILE, column_profiles, spec_for
 from .versions import course_data_version
@@ -31,9 +28,8 @@ from .writers import write_csv as _write_csv
 _DEFAULT_TYPE = ReportTask.ReportType.PROCTORED_EXAM_RESULTS
 
 __all__ = [
-    "DEFAULT_PROFILE", "DIED_TWICE_MESSAGE", "MAX_RUNS", "REQUEUED_MESSAGE", "GenerationError", "QueueUnavailable",
-    "TakenOver", "claim_task", "column_profiles", "course_data_version", "delete_expired", "fail_stale_tasks",
-    "fail_task", "recover_stalled_tasks", "run_task", "send", "spec_for", "validate_extra_columns", "write_csv",
+    "DEFAULT_PROFILE", "GenerationError", "QueueUnavailable", "TakenOver", "column_profiles", "course_data_version",
+    "run_task", "send", "spec_for", "validate_extra_columns", "write_csv",
 ]
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..exceptions import InvalidReportOptions
 from ..models import Report, ReportTask
 from ..storage import ReportUploadError, delete_quietly, get_report_storage, report_upload
-from .lifecycle import TakenOver, fail_task, heartbeat, record_progress
+from .lifecycle import TakenOver, heartbeat, record_progress
 from .naming import new_report_file_name, report_storage_key
 from .specs import spec_for
 from .versions import course_data_version
@@ -110,5 +110,5 @@ def run_task(task, data_version=""):
                        "Try again; if it fails again, contact support.")
         # Only the exception's type reaches the log: its text may quote a learner's data.
         log.error("Report task %s failed while %s: %s", task.pk, stage, type(exc).__name__)
-        fail_task(task.pk, message, run=task.runs)
+        ReportTask.objects.fail(task.pk, message, run=task.runs)
         raise GenerationError(message) from exc

@@ -15,7 +15,7 @@ from celery import current_app
 from kombu.exceptions import OperationalError as BrokerError
 
 from ..conf import app_settings
-from .lifecycle import fail_task
+from ..models import ReportTask
 
 log = logging.getLogger("proctoring_results.reports")
 
@@ -42,5 +42,5 @@ def send(task):
         )
     except (BrokerError, OSError) as exc:
         log.error("Could not queue report task %s: %s", task.pk, type(exc).__name__)
-        fail_task(task.pk, QUEUE_UNAVAILABLE)
+        ReportTask.objects.fail(task.pk, QUEUE_UNAVAILABLE)
         raise QueueUnavailable(QUEUE_UNAVAILABLE) from None
