@@ -140,8 +140,9 @@ docs: $(STAMP) ## build the Sphinx docs, warnings as errors
 	$(PY) -m pip install --quiet -r requirements/doc.txt
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
-quality: $(STAMP) ## ruff lint, the import contract, deploy checks with the production settings, pip-audit of the pins
+quality: $(STAMP) ## ruff lint and format check, the import contract, deploy checks with the production settings, pip-audit of the pins
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	# Layers point one way and nothing imports itself back (docs/architecture.rst).
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 	cd example && DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) DJANGO_ALLOWED_HOSTS=lms.example.edu \

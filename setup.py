@@ -27,8 +27,7 @@ setup(
     license_expression="Apache-2.0",
     # Namespace discovery lists templates/ and static/ too, so setuptools ships them as the
     # package data they are (MANIFEST.in names the same files for the sdist).
-    packages=find_namespace_packages(include=["proctoring_results", "proctoring_results.*"],
-                                     exclude=["*.__pycache__"]),
+    packages=find_namespace_packages(include=["proctoring_results", "proctoring_results.*"], exclude=["*.__pycache__"]),
     include_package_data=True,
     python_requires=">=3.11",
     install_requires=requirements("base.in"),

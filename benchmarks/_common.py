@@ -92,8 +92,13 @@ def mysql_settings():
     name = parsed.get("NAME") or ""
     if not name.replace("_", "").isalnum():
         fail(f"'{name}' is not a database name of letters, digits and underscores")
-    return {"host": parsed.get("HOST") or "127.0.0.1", "port": int(parsed.get("PORT") or 3306),
-            "user": parsed.get("USER") or "root", "password": parsed.get("PASSWORD") or "", "database": name}
+    return {
+        "host": parsed.get("HOST") or "127.0.0.1",
+        "port": int(parsed.get("PORT") or 3306),
+        "user": parsed.get("USER") or "root",
+        "password": parsed.get("PASSWORD") or "",
+        "database": name,
+    }
 
 
 def mysql_connect(database=True, **kwargs):
@@ -105,12 +110,20 @@ def mysql_connect(database=True, **kwargs):
     try:
         import MySQLdb
     except ImportError:
-        fail("mysqlclient is not installed: run `make bench-mysql`, which installs requirements/mysql.txt "
-             "(it builds against MariaDB's client headers: apt-get install libmariadb-dev pkg-config)")
+        fail(
+            "mysqlclient is not installed: run `make bench-mysql`, which installs requirements/mysql.txt "
+            "(it builds against MariaDB's client headers: apt-get install libmariadb-dev pkg-config)"
+        )
 
     settings = mysql_settings()
-    options = {"host": settings["host"], "port": settings["port"], "user": settings["user"],
-               "password": settings["password"], "charset": "utf8mb4", **kwargs}
+    options = {
+        "host": settings["host"],
+        "port": settings["port"],
+        "user": settings["user"],
+        "password": settings["password"],
+        "charset": "utf8mb4",
+        **kwargs,
+    }
     if database:
         options["database"] = settings["database"]
     try:
@@ -236,8 +249,10 @@ def print_results(runs, columns):
     for run in runs:
         print("  ".join(f"{fmt.format(run[name]):>{width}}" for name, width, fmt in columns))
     medians = median_figures(runs)
-    print(f"median of {medians['runs']} run(s) at {runs[-1]['attempts']:,} attempts: "
-          + ", ".join(f"{key} {value}" for key, value in medians.items() if key != "runs"))
+    print(
+        f"median of {medians['runs']} run(s) at {runs[-1]['attempts']:,} attempts: "
+        + ", ".join(f"{key} {value}" for key, value in medians.items() if key != "runs")
+    )
     print(json.dumps({**runs[-1], "medians": medians, "runs": runs}))
 
 

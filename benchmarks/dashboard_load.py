@@ -70,6 +70,7 @@ POLLERS = 50
 
 # ---------------------------------------------------------------- data
 
+
 def prepare_course():
     """1,000 reports with their finished tasks and one running task; returns the staff token."""
     from django.contrib.auth import get_user_model
@@ -89,30 +90,53 @@ def prepare_course():
     with transaction.atomic():
         Report.objects.filter(course_id=COURSE_ID).delete()
         ReportTask.objects.filter(course_id=COURSE_ID).delete()
-        tasks = ReportTask.objects.bulk_create([
-            ReportTask(course_id=COURSE_ID, requester=user, state=ReportTask.State.SUCCEEDED, rows_done=5000,
-                       rows_total=5000, started_at=now - timedelta(hours=i, seconds=30),
-                       finished_at=now - timedelta(hours=i))
-            for i in range(1, REPORTS + 1)
-        ])
+        tasks = ReportTask.objects.bulk_create(
+            [
+                ReportTask(
+                    course_id=COURSE_ID,
+                    requester=user,
+                    state=ReportTask.State.SUCCEEDED,
+                    rows_done=5000,
+                    rows_total=5000,
+                    started_at=now - timedelta(hours=i, seconds=30),
+                    finished_at=now - timedelta(hours=i),
+                )
+                for i in range(1, REPORTS + 1)
+            ]
+        )
         ReportTask.objects.filter(pk__in=[t.pk for t in tasks]).update(created=now - timedelta(days=60))
-        Report.objects.bulk_create([
-            Report(
-                task=task, course_id=COURSE_ID,
-                file_name=f"BenchX_Dashboard_2026_proctored_exam_results_report_{i}.csv",
-                storage_key=f"BenchX_Dashboard_2026/{task.pk}/report.csv", size_bytes=670000, row_count=5000,
-                checksum_sha256="0" * 64, requester=user, created=now - timedelta(hours=i),
-            )
-            for i, task in enumerate(tasks, start=1)
-        ])
+        Report.objects.bulk_create(
+            [
+                Report(
+                    task=task,
+                    course_id=COURSE_ID,
+                    file_name=f"BenchX_Dashboard_2026_proctored_exam_results_report_{i}.csv",
+                    storage_key=f"BenchX_Dashboard_2026/{task.pk}/report.csv",
+                    size_bytes=670000,
+                    row_count=5000,
+                    checksum_sha256="0" * 64,
+                    requester=user,
+                    created=now - timedelta(hours=i),
+                )
+                for i, task in enumerate(tasks, start=1)
+            ]
+        )
         ReportTask.objects.create(
-            course_id=COURSE_ID, requester=user, state=ReportTask.State.RUNNING, rows_done=120000,
-            rows_total=1000000, started_at=now,
+            course_id=COURSE_ID,
+            requester=user,
+            state=ReportTask.State.RUNNING,
+            rows_done=120000,
+            rows_total=1000000,
+            started_at=now,
         )
     # Settled tables, as autovacuum would leave them: fresh statistics, no dead rows of earlier runs.
     with psycopg_connect(autocommit=True) as conn:
-        for table in ("proctoring_results_report", "proctoring_results_reporttask", "authtoken_token",
-                      "proctoring_results_courserole"):
+        for table in (
+            "proctoring_results_report",
+            "proctoring_results_reporttask",
+            "authtoken_token",
+            "proctoring_results_courserole",
+        ):
             conn.execute(f"VACUUM ANALYZE {table}")
     return token.key
 
@@ -134,6 +158,7 @@ def page_session_cookie():
 
 # ---------------------------------------------------------------- the server
 
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -142,18 +167,37 @@ def _free_port():
 
 def start_gunicorn(port, workers, threads, var_dir):
     env = dict(
-        os.environ, DATABASE_URL=database_url(), DJANGO_DEBUG="0", CONN_MAX_AGE="600",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", CELERY_BROKER_URL="filesystem://", EXAMPLE_VAR_DIR=str(var_dir),
+        os.environ,
+        DATABASE_URL=database_url(),
+        DJANGO_DEBUG="0",
+        CONN_MAX_AGE="600",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        CELERY_BROKER_URL="filesystem://",
+        EXAMPLE_VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="example.settings",
     )
     command = [
-        str(Path(sys.executable).with_name("gunicorn")), "example.wsgi:application", "--chdir", str(ROOT / "example"),
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread" if threads > 1 else "sync", "--keep-alive", "5", "--log-level", "warning",
+        str(Path(sys.executable).with_name("gunicorn")),
+        "example.wsgi:application",
+        "--chdir",
+        str(ROOT / "example"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread" if threads > 1 else "sync",
+        "--keep-alive",
+        "5",
+        "--log-level",
+        "warning",
     ]
     log = open(var_dir / "gunicorn.log", "w")  # closed with the process
-    proc = subprocess.Popen(command, env=env, cwd=ROOT / "example", stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command, env=env, cwd=ROOT / "example", stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -178,6 +222,7 @@ def stop_gunicorn(proc):
 
 
 # ---------------------------------------------------------------- the load
+
 
 class Client:
     """One HTTP/1.1 keep-alive connection per poller, as a browser tab keeps one."""
@@ -281,7 +326,9 @@ def summarise(results, rate, duration):
         }
     everything = [ms for samples in results.values() for ms, _ in samples]
     return {
-        "offered_rps": rate, "duration_s": duration, "endpoints": summary,
+        "offered_rps": rate,
+        "duration_s": duration,
+        "endpoints": summary,
         "p95_ms": round(_percentile(everything, 95), 1),
         "errors": sum(s["errors"] for s in summary.values()),
     }
@@ -310,13 +357,15 @@ def print_summary(summary, title):
     print(f"{title}: {summary['offered_rps']} req/s offered for {summary['duration_s']} s")
     print(f"  {'endpoint':<14}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, s in summary["endpoints"].items():
-        print(f"  {name:<14}{s['requests']:>9}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}{s['p99_ms']:>9.1f}"
-              f"{s['errors']:>8}")
+        print(
+            f"  {name:<14}{s['requests']:>9}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}{s['p99_ms']:>9.1f}{s['errors']:>8}"
+        )
     sys.stdout.flush()
 
 
 def _check(port, auth, endpoints):
     """Both endpoints answer 200 for the staff user before any load is offered."""
+
     async def probe():
         client = Client(port, auth)
         statuses = {name: await client.get(path) for name, path in endpoints.items()}
@@ -333,23 +382,37 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=30, help="seconds at 50 req/s (default 30)")
     parser.add_argument("--step-seconds", type=float, default=10, help="seconds per step-up rate (default 10)")
-    parser.add_argument("--rates", default="60,70,80,90,100,125,150,200,300,400",
-                        help="step-up rates in req/s above 50, tried in order until a step misses")
-    parser.add_argument("--lower-rates", default="40,30,20,10",
-                        help="step-down rates in req/s below 50, tried when 50 req/s missed, until one holds")
+    parser.add_argument(
+        "--rates",
+        default="60,70,80,90,100,125,150,200,300,400",
+        help="step-up rates in req/s above 50, tried in order until a step misses",
+    )
+    parser.add_argument(
+        "--lower-rates",
+        default="40,30,20,10",
+        help="step-down rates in req/s below 50, tried when 50 req/s missed, until one holds",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker, gthread (default 4)")
-    parser.add_argument("--target", choices=("api", "page"), default="api",
-                        help="api: the REST endpoints (token); page: the HTML parts the page's script polls "
-                             "(session cookie)")
+    parser.add_argument(
+        "--target",
+        choices=("api", "page"),
+        default="api",
+        help="api: the REST endpoints (token); page: the HTML parts the page's script polls (session cookie)",
+    )
     args = parser.parse_args(argv)
     try:
         rates = sorted(int(r) for r in args.rates.split(",") if r.strip())
         lower = [int(r) for r in args.lower_rates.split(",") if r.strip()]
     except ValueError:
         fail(f"--rates and --lower-rates must be whole numbers separated by commas, not '{args.rates}'")
-    if (args.duration <= 0 or args.step_seconds <= 0 or args.workers < 1 or args.threads < 1
-            or min(rates + lower, default=1) <= 0):
+    if (
+        args.duration <= 0
+        or args.step_seconds <= 0
+        or args.workers < 1
+        or args.threads < 1
+        or min(rates + lower, default=1) <= 0
+    ):
         fail("durations, rates, workers and threads must be positive")
 
     var_dir = Path(tempfile.mkdtemp(prefix="proctoring-dashboard-"))
@@ -368,28 +431,38 @@ def main(argv=None):
     try:
         _check(port, auth, endpoints)
         asyncio.run(_measure(port, auth, POLLERS, 3, endpoints))  # warm up: imports, connections, caches
-        main_run = summarise(asyncio.run(_measure(port, auth, POLLERS, args.duration, endpoints)), POLLERS,
-                             args.duration)
+        main_run = summarise(
+            asyncio.run(_measure(port, auth, POLLERS, args.duration, endpoints)), POLLERS, args.duration
+        )
         print_summary(main_run, f"{POLLERS} pollers, once a second each")
         steps = [{"offered_rps": POLLERS, "p95_ms": main_run["p95_ms"], "errors": main_run["errors"]}]
         # Up from 50 req/s while each step holds; down from it, when it missed, until one holds.
         up = held(main_run)
         further = [r for r in rates if r > POLLERS] if up else sorted((r for r in lower if r < POLLERS), reverse=True)
         for rate in further:
-            step = summarise(asyncio.run(_measure(port, auth, rate, args.step_seconds, endpoints)), rate,
-                             args.step_seconds)
+            step = summarise(
+                asyncio.run(_measure(port, auth, rate, args.step_seconds, endpoints)), rate, args.step_seconds
+            )
             print_summary(step, "step")
             steps.append({"offered_rps": rate, "p95_ms": step["p95_ms"], "errors": step["errors"]})
             if held(step) != up:
                 break
         best = ceiling(steps)
         lowest = min(s["offered_rps"] for s in steps)
-        print(f"highest offered rate with p95 < {TARGET_P95_MS:.0f} ms and no errors, every lower rate too: "
-              + (f"{best} req/s" if best else f"none ({lowest} req/s missed)"))
-        result = dict(main_run, target=args.target, reports_in_course=REPORTS,
-                      gunicorn=f"{args.workers} workers x {args.threads} threads",
-                      max_rps_p95_under_50ms=best, steps=sorted(steps, key=lambda s: s["offered_rps"]),
-                      load_1m=round(os.getloadavg()[0], 2), **site)
+        print(
+            f"highest offered rate with p95 < {TARGET_P95_MS:.0f} ms and no errors, every lower rate too: "
+            + (f"{best} req/s" if best else f"none ({lowest} req/s missed)")
+        )
+        result = dict(
+            main_run,
+            target=args.target,
+            reports_in_course=REPORTS,
+            gunicorn=f"{args.workers} workers x {args.threads} threads",
+            max_rps_p95_under_50ms=best,
+            steps=sorted(steps, key=lambda s: s["offered_rps"]),
+            load_1m=round(os.getloadavg()[0], 2),
+            **site,
+        )
         print(json.dumps(result))
     finally:
         stop_gunicorn(server)

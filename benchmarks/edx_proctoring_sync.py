@@ -45,8 +45,10 @@ def setup(url, broker):
     try:
         import edx_proctoring  # noqa: F401
     except ImportError:
-        fail("edx-proctoring is not installed here: run `make bench-edx-proctoring-sync`, which builds "
-             ".tox/edx-proctoring-live")
+        fail(
+            "edx-proctoring is not installed here: run `make bench-edx-proctoring-sync`, which builds "
+            ".tox/edx-proctoring-live"
+        )
     import django
 
     django.setup()
@@ -63,11 +65,18 @@ def setup(url, broker):
     call_command("migrate", verbosity=0)
     from edx_proctoring.runtime import set_runtime_service
     from edx_proctoring.tests.test_services import (
-        MockCertificateService, MockCreditService, MockGradesService, MockInstructorService,
+        MockCertificateService,
+        MockCreditService,
+        MockGradesService,
+        MockInstructorService,
     )
 
-    for name, service in {"credit": MockCreditService(), "instructor": MockInstructorService(),
-                          "grades": MockGradesService(), "certificates": MockCertificateService()}.items():
+    for name, service in {
+        "credit": MockCreditService(),
+        "instructor": MockInstructorService(),
+        "grades": MockGradesService(),
+        "certificates": MockCertificateService(),
+    }.items():
         set_runtime_service(name, service)
 
 
@@ -111,6 +120,7 @@ def main():
                 spent["depth"] -= 1
                 if spent["depth"] == 0:
                     spent["seconds"] += time.perf_counter() - start
+
         return wrapper
 
     # What the learner's call runs: the receiver, and the on_commit callback that queues the change
@@ -119,11 +129,23 @@ def main():
 
     run = time.strftime("%Y%m%d%H%M%S")
     exam = ProctoredExam.objects.filter(course_id=COURSE).first()
-    exam_id = exam.id if exam else edx.create_exam(COURSE, "block-v1:BenchX+Sync+2026+type@sequential+block@final",
-                                                 "Final Exam", 90, is_proctored=True, backend="mock")
+    exam_id = (
+        exam.id
+        if exam
+        else edx.create_exam(
+            COURSE,
+            "block-v1:BenchX+Sync+2026+type@sequential+block@final",
+            "Final Exam",
+            90,
+            is_proctored=True,
+            backend="mock",
+        )
+    )
     User = get_user_model()
-    timings = {(op, mode): [] for op in ("create_exam_attempt", "update_attempt_status")
-               for mode in ("on", "off", "receivers")}
+    timings = {
+        (op, mode): [] for op in ("create_exam_attempt", "update_attempt_status") for mode in ("on", "off", "receivers")
+    }
+
     def measure(op, mode, function, *call_args):
         spent["seconds"] = 0.0
         start = time.perf_counter()
@@ -134,7 +156,7 @@ def main():
         return value
 
     for i in range(args.calls):
-        for mode in (("on", "off") if i % 2 == 0 else ("off", "on")):
+        for mode in ("on", "off") if i % 2 == 0 else ("off", "on"):
             sync.connect() if mode == "on" else sync.disconnect()
             learner = User.objects.create(username=f"bench-{run}-{i}-{mode}", email=f"b{run}{i}{mode}@example.edu")
             attempt_id = measure("create_exam_attempt", mode, edx.create_exam_attempt, exam_id, learner.id)
@@ -144,8 +166,13 @@ def main():
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_delete(QUEUE)
 
-    result = {"calls": args.calls, "broker": "redis", "database": "postgresql", "storage": "none",
-              "target_p95_added_ms": TARGET_MS}
+    result = {
+        "calls": args.calls,
+        "broker": "redis",
+        "database": "postgresql",
+        "storage": "none",
+        "target_p95_added_ms": TARGET_MS,
+    }
     # off = edx-proctoring alone (the floor), on = with the receivers, receivers = their own time in the "on" calls.
     print(f"{'call':<24}{'mode':<10}{'p50 ms':>9}{'p95 ms':>9}")
     for op in ("create_exam_attempt", "update_attempt_status"):
@@ -155,7 +182,8 @@ def main():
             result[f"{op}_{mode}_p95_ms"] = round(p(values, 95), 3)
             print(f"{op:<24}{mode:<10}{p(values, 50):>9.3f}{p(values, 95):>9.3f}")
         result[f"{op}_receivers_share_of_floor_p50"] = round(
-            p(timings[(op, "receivers")], 50) / p(timings[(op, "off")], 50), 4)
+            p(timings[(op, "receivers")], 50) / p(timings[(op, "off")], 50), 4
+        )
         result[f"{op}_meets_target"] = p(timings[(op, "receivers")], 95) < TARGET_MS
     result["load_1m"] = round(os.getloadavg()[0], 2)
     out = ROOT / "benchmarks" / "results"

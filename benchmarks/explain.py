@@ -39,9 +39,11 @@ def main(argv=None):
     rows = {
         f"report rows ({attempts:,} attempts, the SELECT inside COPY)": SPEC.rows(course_key),
         "Pending Tasks (active tasks of the dashboard course)": ReportTask.objects.select_related("requester")
-        .filter(course_id=dashboard_key, active=True).order_by("-created", "-id"),
+        .filter(course_id=dashboard_key, active=True)
+        .order_by("-created", "-id"),
         "reports page (newest 100 of 1,000)": Report.objects.filter(course_id=dashboard_key)
-        .order_by("-created", "-id").values("id", "file_name", "created")[:100],
+        .order_by("-created", "-id")
+        .values("id", "file_name", "created")[:100],
     }
     counts = {
         "report row count (taken before the COPY)": SPEC.course_rows(course_key).order_by(),
@@ -55,6 +57,7 @@ def main(argv=None):
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) SELECT count(*) FROM ({sql}) AS counted", params)
             print(f"== {title}")
             print("\n".join(row[0] for row in cursor.fetchall()) + "\n")
+
 
 if __name__ == "__main__":
     main()

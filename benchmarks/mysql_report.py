@@ -52,8 +52,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import seed  # its rows, shared with the PostgreSQL seeder
 from _common import (
-    ROOT, check_database_url, course_id_for, fail, hwm_mb, mysql_connect, mysql_settings, parse_sizes,
-    prepare_course, print_results, produced_report, rss_mb, run_figures, run_report_task, safe_url, setup_django,
+    ROOT,
+    check_database_url,
+    course_id_for,
+    fail,
+    hwm_mb,
+    mysql_connect,
+    mysql_settings,
+    parse_sizes,
+    prepare_course,
+    print_results,
+    produced_report,
+    rss_mb,
+    run_figures,
+    run_report_task,
+    safe_url,
+    setup_django,
     where_it_ran,
 )
 
@@ -78,6 +92,7 @@ FETCH_ROWS = 2000
 
 # ---------------------------------------------------------------- seeding
 
+
 def create_database():
     """The benchmark database, created in utf8mb4 when missing (the name is checked by ``mysql_settings``)."""
     name = mysql_settings()["database"]
@@ -101,11 +116,17 @@ def _delete_course(cur, course_id):
     """The course's rows, children first, as multi-table DELETEs (joins, not IN subqueries, on MariaDB 10.x)."""
     exam = "JOIN proctoring_results_proctoredexam e ON e.id = a.exam_id WHERE e.course_id = %s"
     review = f"JOIN proctoring_results_examattempt a ON a.id = r.attempt_id {exam}"
-    cur.execute(f"DELETE f FROM proctoring_results_reviewflag f JOIN proctoring_results_review r"
-                f" ON r.id = f.review_id {review}", (course_id,))
+    cur.execute(
+        f"DELETE f FROM proctoring_results_reviewflag f JOIN proctoring_results_review r"
+        f" ON r.id = f.review_id {review}",
+        (course_id,),
+    )
     cur.execute(f"DELETE r FROM proctoring_results_review r {review}", (course_id,))
-    cur.execute(f"DELETE c FROM proctoring_results_attemptstatuschange c JOIN proctoring_results_examattempt a"
-                f" ON a.id = c.attempt_id {exam}", (course_id,))
+    cur.execute(
+        f"DELETE c FROM proctoring_results_attemptstatuschange c JOIN proctoring_results_examattempt a"
+        f" ON a.id = c.attempt_id {exam}",
+        (course_id,),
+    )
     cur.execute(f"DELETE a FROM proctoring_results_examattempt a {exam}", (course_id,))
     cur.execute("DELETE FROM proctoring_results_proctoredexam WHERE course_id = %s", (course_id,))
     cur.execute("DELETE FROM benchmark_seed WHERE course_id = %s", (course_id,))
@@ -133,8 +154,11 @@ def seed_course(conn, attempts, log=print):
 
     exam_ids = []
     for exam in seed.exam_rows(course_id, attempts, now):
-        cur.execute(f"INSERT INTO proctoring_results_proctoredexam ({', '.join(seed.EXAM_COLUMNS)})"
-                    f" VALUES ({', '.join(['%s'] * len(exam))})", exam)
+        cur.execute(
+            f"INSERT INTO proctoring_results_proctoredexam ({', '.join(seed.EXAM_COLUMNS)})"
+            f" VALUES ({', '.join(['%s'] * len(exam))})",
+            exam,
+        )
         exam_ids.append(cur.lastrowid)
 
     first_ids = [seed.next_id(cur, table) for table in seed.ID_TABLES]
@@ -144,8 +168,10 @@ def seed_course(conn, attempts, log=print):
     flags = insert_rows(cur, "proctoring_results_reviewflag", seed.FLAG_COLUMNS, rows.flags())
     cur.execute("INSERT INTO benchmark_seed (course_id, attempts) VALUES (%s, %s)", (course_id, attempts))
     conn.commit()
-    log(f"{course_id}: seeded {attempts:,} attempts, {reviews:,} reviews, {flags:,} flags"
-        f" in {time.perf_counter() - started:.1f} s")
+    log(
+        f"{course_id}: seeded {attempts:,} attempts, {reviews:,} reviews, {flags:,} flags"
+        f" in {time.perf_counter() - started:.1f} s"
+    )
     return course_id, True
 
 
@@ -161,8 +187,10 @@ def seed_database(sizes, log=print):
     try:
         cur = conn.cursor()
         # DDL commits on MySQL, so the table is made before any course's transaction.
-        cur.execute("CREATE TABLE IF NOT EXISTS benchmark_seed (course_id varchar(255) NOT NULL PRIMARY KEY,"
-                    " attempts integer NOT NULL, seeded_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))")
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS benchmark_seed (course_id varchar(255) NOT NULL PRIMARY KEY,"
+            " attempts integer NOT NULL, seeded_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))"
+        )
         # One seeder at a time per database: ids are allocated from max(id).
         cur.execute("SELECT GET_LOCK(%s, 3600)", (SEED_LOCK,))
         # A bulk load of rows consistent by construction: no per-row foreign key or unique lookups.
@@ -171,8 +199,10 @@ def seed_database(sizes, log=print):
         for attempts in sizes:
             changed = seed_course(conn, attempts, log=log)[1] or changed
         if changed:  # fresh statistics, so plans are those of a settled table
-            cur.execute("ANALYZE TABLE auth_user, proctoring_results_proctoredexam, proctoring_results_examattempt,"
-                        " proctoring_results_review, proctoring_results_reviewflag")
+            cur.execute(
+                "ANALYZE TABLE auth_user, proctoring_results_proctoredexam, proctoring_results_examattempt,"
+                " proctoring_results_review, proctoring_results_reviewflag"
+            )
             cur.fetchall()
         cur.execute("SELECT RELEASE_LOCK(%s)", (SEED_LOCK,))
     finally:
@@ -180,6 +210,7 @@ def seed_database(sizes, log=print):
 
 
 # ---------------------------------------------------------------- measuring
+
 
 def floor(course_id):
     """(seconds, rows, server version) of the floor query read through an ``SSCursor`` and discarded."""
@@ -251,6 +282,7 @@ class QueryCounter:
             for conn in connections.all(initialized_only=True):
                 if self in conn.execute_wrappers:
                     conn.execute_wrappers.remove(self)
+
         return restore
 
 
@@ -278,6 +310,7 @@ def _in_fresh_django(attempts, measure):
 
 def measure_report(attempts):
     """One report through the task's code path in this (fresh) process."""
+
     def measure(course_id):
         from django.db import connection
 
@@ -307,11 +340,13 @@ def measure_report(attempts):
             "server": server,
             **where_it_ran(),
         }
+
     _in_fresh_django(attempts, measure)
 
 
 def measure_iterator(attempts):
     """The report query in one piece through Django's ``.iterator()`` and ``csv.writer``, in this (fresh) process."""
+
     def measure(course_id):
         from django.db import connection
 
@@ -338,10 +373,12 @@ def measure_iterator(attempts):
             "iterator_baseline_rss_mb": round(baseline, 1),
             "iterator_bytes": sink.size,
         }
+
     _in_fresh_django(attempts, measure)
 
 
 # ---------------------------------------------------------------- the parent
+
 
 def _run(args, what, live=False):
     """
@@ -350,12 +387,23 @@ def _run(args, what, live=False):
     ``live``: its stdout goes to this one's stderr as it comes (progress). When
     it fails, stop with its last line of stderr: its one sentence.
     """
-    env = dict(os.environ, DATABASE_URL=check_database_url("mysql"), CELERY_BROKER_URL="filesystem://",
-               DJANGO_DEBUG="0", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=check_database_url("mysql"),
+        CELERY_BROKER_URL="filesystem://",
+        DJANGO_DEBUG="0",
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)  # local storage
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    proc = subprocess.run([sys.executable, __file__, *args], env=env, cwd=ROOT, text=True, stderr=subprocess.PIPE,
-                          stdout=sys.stderr if live else subprocess.PIPE)
+    proc = subprocess.run(
+        [sys.executable, __file__, *args],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stderr=subprocess.PIPE,
+        stdout=sys.stderr if live else subprocess.PIPE,
+    )
     lines = [] if live else proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not (lines or live):
         message = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -364,12 +412,23 @@ def _run(args, what, live=False):
     return lines
 
 
-ITERATOR_KEYS = ("iterator_seconds", "iterator_rows_per_s", "iterator_peak_rss_mb", "iterator_baseline_rss_mb",
-                 "iterator_bytes")
+ITERATOR_KEYS = (
+    "iterator_seconds",
+    "iterator_rows_per_s",
+    "iterator_peak_rss_mb",
+    "iterator_baseline_rss_mb",
+    "iterator_bytes",
+)
 COLUMNS = [
-    ("attempts", 10, "{:,}"), ("seconds", 8, "{:.2f}"), ("rows_per_s", 10, "{:,}"), ("queries", 7, "{}"),
-    ("peak_rss_mb", 11, "{:.1f}"), ("floor_rows_per_s", 16, "{:,}"), ("ratio_vs_floor", 14, "{:.2f}"),
-    ("iterator_seconds", 16, "{:.2f}"), ("iterator_peak_rss_mb", 20, "{:.1f}"),
+    ("attempts", 10, "{:,}"),
+    ("seconds", 8, "{:.2f}"),
+    ("rows_per_s", 10, "{:,}"),
+    ("queries", 7, "{}"),
+    ("peak_rss_mb", 11, "{:.1f}"),
+    ("floor_rows_per_s", 16, "{:,}"),
+    ("ratio_vs_floor", 14, "{:.2f}"),
+    ("iterator_seconds", 16, "{:.2f}"),
+    ("iterator_peak_rss_mb", 20, "{:.1f}"),
 ]
 
 
@@ -378,8 +437,11 @@ def main(argv=None):
     parser.add_argument("--attempts", default="1000", help="comma-separated sizes, e.g. 1000,100k,1M (default 1000)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per N; the table shows each (default 1)")
     parser.add_argument("--seed-only", action="store_true", help="create, migrate and seed the database, then stop")
-    parser.add_argument("--no-iterator", action="store_true",
-                        help="skip the .iterator() process (about 1 GB and 12 s at 1M); its columns then read 0")
+    parser.add_argument(
+        "--no-iterator",
+        action="store_true",
+        help="skip the .iterator() process (about 1 GB and 12 s at 1M); its columns then read 0",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-iterator", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-seed", help=argparse.SUPPRESS)

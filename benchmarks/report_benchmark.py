@@ -42,8 +42,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    ROOT, course_id_for, database_url, fail, hwm_mb, parse_sizes, prepare_course, print_results, produced_report,
-    psycopg_connect, rss_mb, run_figures, run_report_task, setup_django, where_it_ran,
+    ROOT,
+    course_id_for,
+    database_url,
+    fail,
+    hwm_mb,
+    parse_sizes,
+    prepare_course,
+    print_results,
+    produced_report,
+    psycopg_connect,
+    rss_mb,
+    run_figures,
+    run_report_task,
+    setup_django,
+    where_it_ran,
 )
 
 S3_BUCKET = "proctoring-results-bench"
@@ -107,6 +120,7 @@ class QueryCounter:
             def method(cursor, *args, **kwargs):
                 counter.total += 1
                 return original(cursor, *args, **kwargs)
+
             return method
 
         for name, original in originals.items():
@@ -152,6 +166,7 @@ class PythonTime:
                 on_progress(*args)
                 self.progress_seconds += time.perf_counter() - started
                 self.progress_writes += 1
+
             return timed
 
         build.record_progress = timed_progress
@@ -162,12 +177,17 @@ class PythonTime:
         def undo():
             gc.callbacks.remove(self._on_gc)
             build.record_progress, writers._collection_of_new_objects_only = original_progress, original_freeze
+
         return undo
 
     def figures(self):
-        return {"gc_seconds": round(self.gc_seconds, 3), "gc_collections": self.gc_collections,
-                "progress_seconds": round(self.progress_seconds, 3), "progress_writes": self.progress_writes,
-                "gc_frozen": os.environ.get("BENCH_GC_UNFROZEN") != "1"}
+        return {
+            "gc_seconds": round(self.gc_seconds, 3),
+            "gc_collections": self.gc_collections,
+            "progress_seconds": round(self.progress_seconds, 3),
+            "progress_writes": self.progress_writes,
+            "gc_frozen": os.environ.get("BENCH_GC_UNFROZEN") != "1",
+        }
 
 
 def child(attempts):
@@ -236,7 +256,9 @@ def start_s3():
     port = _free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -269,14 +291,24 @@ def stop_s3(server):
 
 
 def run_child(attempts, extra_env):
-    env = dict(os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL="filesystem://", DJANGO_DEBUG="0",
-               PYTHONUNBUFFERED="1", **extra_env)
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url(),
+        CELERY_BROKER_URL="filesystem://",
+        DJANGO_DEBUG="0",
+        PYTHONUNBUFFERED="1",
+        **extra_env,
+    )
     if "PROCTORING_RESULTS_S3_ENDPOINT_URL" not in extra_env:
         env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)  # local storage unless --s3
     if "BENCH_GC_UNFROZEN" not in extra_env:
         env.pop("BENCH_GC_UNFROZEN", None)
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", str(attempts)], env=env, cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, __file__, "--child", str(attempts)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -286,8 +318,13 @@ def run_child(attempts, extra_env):
 
 
 COLUMNS = [
-    ("attempts", 10, "{:,}"), ("seconds", 8, "{:.2f}"), ("rows_per_s", 10, "{:,}"), ("queries", 7, "{}"),
-    ("peak_rss_mb", 11, "{:.1f}"), ("copy_rows_per_s", 15, "{:,}"), ("ratio_vs_copy", 13, "{:.2f}"),
+    ("attempts", 10, "{:,}"),
+    ("seconds", 8, "{:.2f}"),
+    ("rows_per_s", 10, "{:,}"),
+    ("queries", 7, "{}"),
+    ("peak_rss_mb", 11, "{:.1f}"),
+    ("copy_rows_per_s", 15, "{:,}"),
+    ("ratio_vs_copy", 13, "{:.2f}"),
 ]
 
 
@@ -296,8 +333,11 @@ def main(argv=None):
     parser.add_argument("--attempts", default="1000", help="comma-separated sizes, e.g. 1000,100k,1M (default 1000)")
     parser.add_argument("--s3", action="store_true", help="store reports in moto's S3-compatible server")
     parser.add_argument("--repeat", type=int, default=1, help="runs per N; the table shows each (default 1)")
-    parser.add_argument("--gc-unfrozen", action="store_true",
-                        help="run the report without its gc.freeze, to measure what the freeze saves")
+    parser.add_argument(
+        "--gc-unfrozen",
+        action="store_true",
+        help="run the report without its gc.freeze, to measure what the freeze saves",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -310,7 +350,9 @@ def main(argv=None):
     # peak RSS into ru_maxrss of the children it starts, so this process must stay small.
     seeded = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("seed.py")), "--attempts", ",".join(map(str, sizes))],
-        env=dict(os.environ, DATABASE_URL=database_url()), cwd=ROOT, stdout=sys.stderr,
+        env=dict(os.environ, DATABASE_URL=database_url()),
+        cwd=ROOT,
+        stdout=sys.stderr,
     )
     if seeded.returncode != 0:
         fail("seeding failed (see above)")

@@ -89,16 +89,32 @@ def floor(courses, attempts):
 
 
 def start_workers(count, var_dir):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example.settings", "EXAMPLE_VAR_DIR": str(var_dir),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example")]), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "example.settings",
+        "EXAMPLE_VAR_DIR": str(var_dir),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example")]),
+        "PYTHONUNBUFFERED": "1",
+    }
     celery = Path(sys.executable).parent / "celery"
     workers = []
     for n in range(count):
         log = open(var_dir / f"worker-{n}.log", "wb")
-        command = [str(celery), "-A", "example", "worker", "--pool=solo", "--loglevel=INFO", "--without-heartbeat",
-                   "--without-gossip", "--without-mingle", f"--hostname=rush{n}@%h"]
-        workers.append((subprocess.Popen(command, cwd=ROOT / "example", env=env, stdout=log,
-                                         stderr=subprocess.STDOUT), log))
+        command = [
+            str(celery),
+            "-A",
+            "example",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname=rush{n}@%h",
+        ]
+        workers.append(
+            (subprocess.Popen(command, cwd=ROOT / "example", env=env, stdout=log, stderr=subprocess.STDOUT), log)
+        )
     deadline = time.monotonic() + WORKER_READY_SECONDS
     for n, (process, _log) in enumerate(workers):
         path = var_dir / f"worker-{n}.log"
@@ -148,8 +164,11 @@ def rush(courses, attempts, workers_count, var_dir, timeout):
     if failed or len(tasks) != len(courses):
         fail(f"{len(failed)} of {len(tasks)} task(s) did not succeed, e.g. {failed[0].message if failed else ''}")
     per_course = Report.objects.filter(course_id__in=courses).values("course_id").annotate(n=Count("id"))
-    if len(per_course) != len(courses) or any(row["n"] != 1 for row in per_course) or \
-            Report.objects.filter(course_id__in=courses).exclude(row_count=attempts).exists():
+    if (
+        len(per_course) != len(courses)
+        or any(row["n"] != 1 for row in per_course)
+        or Report.objects.filter(course_id__in=courses).exclude(row_count=attempts).exists()
+    ):
         fail("a course did not get exactly one report with every row")
     waits = [(t.started_at - t.created).total_seconds() for t in tasks]
     durations = [(t.finished_at - t.started_at).total_seconds() for t in tasks]
@@ -166,10 +185,17 @@ def rush(courses, attempts, workers_count, var_dir, timeout):
     }
 
 
-COLUMNS = [("workers", 7, "{}"), ("courses", 7, "{}"), ("attempts_per_course", 19, "{:,}"),
-           ("seconds_to_last", 15, "{:.2f}"), ("reports_per_min", 15, "{:.1f}"), ("max_wait_s", 10, "{:.2f}"),
-           ("median_report_s", 15, "{:.3f}"), ("floor_reports_per_min", 21, "{:.1f}"),
-           ("speedup_vs_floor", 16, "{:.2f}")]
+COLUMNS = [
+    ("workers", 7, "{}"),
+    ("courses", 7, "{}"),
+    ("attempts_per_course", 19, "{:,}"),
+    ("seconds_to_last", 15, "{:.2f}"),
+    ("reports_per_min", 15, "{:.1f}"),
+    ("max_wait_s", 10, "{:.2f}"),
+    ("median_report_s", 15, "{:.3f}"),
+    ("floor_reports_per_min", 21, "{:.1f}"),
+    ("speedup_vs_floor", 16, "{:.2f}"),
+]
 
 
 def main(argv=None):
@@ -193,8 +219,11 @@ def main(argv=None):
     runs = []
     for count in counts:
         run = rush(courses, attempts, count, var_dir, args.timeout)
-        run.update(floor_reports_per_min=round(floor_per_min, 1),
-                   speedup_vs_floor=round(run["reports_per_min"] / floor_per_min, 2), **where_it_ran())
+        run.update(
+            floor_reports_per_min=round(floor_per_min, 1),
+            speedup_vs_floor=round(run["reports_per_min"] / floor_per_min, 2),
+            **where_it_ran(),
+        )
         runs.append(run)
     print("  ".join(f"{name:>{width}}" for name, width, _ in COLUMNS))
     for run in runs:

@@ -45,15 +45,26 @@ LEARNER_PREFIX = "bench"
 
 # (status, share of attempts). Review outcomes and error have a provider review.
 STATUS_MIX = [
-    ("verified", 0.58), ("rejected", 0.10), ("second_review_required", 0.03), ("error", 0.02),
-    ("submitted", 0.10), ("completed", 0.03), ("timed_out", 0.02), ("started", 0.05),
-    ("ready_to_start", 0.02), ("created", 0.05),
+    ("verified", 0.58),
+    ("rejected", 0.10),
+    ("second_review_required", 0.03),
+    ("error", 0.02),
+    ("submitted", 0.10),
+    ("completed", 0.03),
+    ("timed_out", 0.02),
+    ("started", 0.05),
+    ("ready_to_start", 0.02),
+    ("created", 0.05),
 ]
 STARTED = {"started", "completed", "timed_out", "submitted", "verified", "rejected", "second_review_required", "error"}
 COMPLETED = STARTED - {"started"}
 REVIEWED = {"verified", "rejected", "second_review_required", "error"}
-PROVIDER_STATUS = {"verified": "passed", "rejected": "violation", "second_review_required": "suspicious",
-                   "error": "not_reviewed"}
+PROVIDER_STATUS = {
+    "verified": "passed",
+    "rejected": "violation",
+    "second_review_required": "suspicious",
+    "error": "not_reviewed",
+}
 DISCOURAGED = [("music_or_tv", "Music playing in the background.")]
 INTEGRITY = [
     ("no_photo_id", "Learner did not show a photo ID."),
@@ -70,15 +81,59 @@ CHUNK_LINES = 20000
 # mysql_report.py with multi-row INSERTs. The random draws happen in one fixed
 # order, so the same N gives the same course on every database.
 
-USER_COLUMNS = ("id", "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
-                "is_active", "date_joined")
-EXAM_COLUMNS = ("created", "modified", "course_id", "content_id", "exam_name", "time_limit_mins", "is_practice_exam",
-                "is_proctored", "is_active", "provider")
-ATTEMPT_COLUMNS = ("id", "created", "modified", "attempt_code", "external_id", "allowed_time_limit_mins",
-                   "is_sample_attempt", "started_at", "completed_at", "status", "status_changed_at", "user_id",
-                   "exam_id")
-REVIEW_COLUMNS = ("id", "provider", "review_id", "provider_status", "second_review_requested", "outcome",
-                  "disagreement", "reviewer", "reviewed_at", "received_at", "raw_payload", "attempt_id")
+USER_COLUMNS = (
+    "id",
+    "password",
+    "is_superuser",
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_staff",
+    "is_active",
+    "date_joined",
+)
+EXAM_COLUMNS = (
+    "created",
+    "modified",
+    "course_id",
+    "content_id",
+    "exam_name",
+    "time_limit_mins",
+    "is_practice_exam",
+    "is_proctored",
+    "is_active",
+    "provider",
+)
+ATTEMPT_COLUMNS = (
+    "id",
+    "created",
+    "modified",
+    "attempt_code",
+    "external_id",
+    "allowed_time_limit_mins",
+    "is_sample_attempt",
+    "started_at",
+    "completed_at",
+    "status",
+    "status_changed_at",
+    "user_id",
+    "exam_id",
+)
+REVIEW_COLUMNS = (
+    "id",
+    "provider",
+    "review_id",
+    "provider_status",
+    "second_review_requested",
+    "outcome",
+    "disagreement",
+    "reviewer",
+    "reviewed_at",
+    "received_at",
+    "raw_payload",
+    "attempt_id",
+)
 FLAG_COLUMNS = ("id", "review_id", "rule_code", "severity", "comment", "start_seconds", "stop_seconds")
 #: The tables seed_course() fills with explicit ids, each allocated from max(id) + 1.
 ID_TABLES = ("proctoring_results_examattempt", "proctoring_results_review", "proctoring_results_reviewflag")
@@ -144,17 +199,27 @@ class CourseRows:
             completed_at = begin + timedelta(minutes=rng.randrange(5, limit + 1)) if status in COMPLETED else None
             allowance = limit + (30 if rng.random() < 0.05 else 0)
             yield (
-                attempt_id, now, now, str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
-                f"bench-session-{attempts}-{k}" if started_at else "", allowance, practice,
-                started_at, completed_at, status, completed_at or started_at,
-                self.learners[k // len(EXAMS)], self.exam_ids[exam_index],
+                attempt_id,
+                now,
+                now,
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
+                f"bench-session-{attempts}-{k}" if started_at else "",
+                allowance,
+                practice,
+                started_at,
+                completed_at,
+                status,
+                completed_at or started_at,
+                self.learners[k // len(EXAMS)],
+                self.exam_ids[exam_index],
             )
             if status in REVIEWED:
                 reviews.append((review_id, attempt_id, status, completed_at))
                 if status in ("rejected", "second_review_required"):
                     picked = rng.sample(INTEGRITY, rng.choice((1, 1, 2)))
-                    flags.extend((flag_id + i, review_id, code, "integrity", comment)
-                                 for i, (code, comment) in enumerate(picked))
+                    flags.extend(
+                        (flag_id + i, review_id, code, "integrity", comment) for i, (code, comment) in enumerate(picked)
+                    )
                     flag_id += len(picked)
                 elif status == "verified" and rng.random() < 0.25:
                     code, comment = DISCOURAGED[0]
@@ -167,8 +232,20 @@ class CourseRows:
         for rid, aid, status, completed_at in self.review_list:
             reviewed_at = completed_at + timedelta(hours=6)
             payload = json.dumps({"reviewStatus": PROVIDER_STATUS[status], "sessionId": f"bench-{aid}"})
-            yield (rid, "bench-provider", f"bench-review-{rid}", PROVIDER_STATUS[status],
-                   status == "second_review_required", status, "", "Reviewer", reviewed_at, reviewed_at, payload, aid)
+            yield (
+                rid,
+                "bench-provider",
+                f"bench-review-{rid}",
+                PROVIDER_STATUS[status],
+                status == "second_review_required",
+                status,
+                "",
+                "Reviewer",
+                reviewed_at,
+                reviewed_at,
+                payload,
+                aid,
+            )
 
     def flags(self):
         rng = self.rng
@@ -179,6 +256,7 @@ class CourseRows:
 
 # ---------------------------------------------------------------- PostgreSQL: COPY
 
+
 def _ts(value):
     """An aware UTC datetime as COPY text (``isoformat`` is C, several times faster than ``strftime``)."""
     return value.isoformat(" ")
@@ -188,7 +266,9 @@ def _copy_line(now):
     """The function that turns a row of values into a text-format COPY line (the seeded texts need no escaping)."""
     now_text = _ts(now)
     formats = {
-        str: str, int: str, float: str,
+        str: str,
+        int: str,
+        float: str,
         bool: lambda value: "t" if value else "f",
         type(None): lambda value: r"\N",
         datetime: lambda value: now_text if value is now else _ts(value),  # most rows share ``now``
@@ -196,6 +276,7 @@ def _copy_line(now):
 
     def line(row):
         return "\t".join([formats[type(value)](value) for value in row])
+
     return line
 
 
@@ -234,9 +315,7 @@ def next_id(cur, table):
 
 
 def _reset_sequence(cur, table):
-    cur.execute(
-        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))"
-    )
+    cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))")
 
 
 def missing_learners(cur, count):
@@ -298,28 +377,42 @@ def seed_course(conn, attempts, log=print, course_id=None):
         for exam in exam_rows(course_id, attempts, now):
             cur.execute(
                 f"INSERT INTO proctoring_results_proctoredexam ({', '.join(EXAM_COLUMNS)})"
-                f" VALUES ({', '.join(['%s'] * len(EXAM_COLUMNS))}) RETURNING id", exam,
+                f" VALUES ({', '.join(['%s'] * len(EXAM_COLUMNS))}) RETURNING id",
+                exam,
             )
             exam_ids.append(cur.fetchone()[0])
 
-        rows = CourseRows(attempts, learners, exam_ids, [next_id(cur, table) for table in ID_TABLES], now,
-                          seed=None if course_id == course_id_for(attempts) else course_id)
+        rows = CourseRows(
+            attempts,
+            learners,
+            exam_ids,
+            [next_id(cur, table) for table in ID_TABLES],
+            now,
+            seed=None if course_id == course_id_for(attempts) else course_id,
+        )
         copy_rows(cur, "proctoring_results_examattempt", ATTEMPT_COLUMNS, rows.attempts(), now)
         reviews = copy_rows(cur, "proctoring_results_review", REVIEW_COLUMNS, rows.reviews(), now)
         flags = copy_rows(cur, "proctoring_results_reviewflag", FLAG_COLUMNS, rows.flags(), now)
         for table in ID_TABLES:
             _reset_sequence(cur, table)
         cur.execute("INSERT INTO benchmark_seed (course_id, attempts) VALUES (%s, %s)", (course_id, attempts))
-        log(f"{course_id}: seeded {attempts:,} attempts, {reviews:,} reviews, {flags:,} flags"
-            f" in {time.perf_counter() - started:.1f} s")
+        log(
+            f"{course_id}: seeded {attempts:,} attempts, {reviews:,} reviews, {flags:,} flags"
+            f" in {time.perf_counter() - started:.1f} s"
+        )
     return course_id, True
 
 
 def analyze(conn):
     """Fresh statistics and visibility map, so plans and timings are those of a settled table."""
     conn.autocommit = True
-    for table in ("auth_user", "proctoring_results_proctoredexam", "proctoring_results_examattempt",
-                  "proctoring_results_review", "proctoring_results_reviewflag"):
+    for table in (
+        "auth_user",
+        "proctoring_results_proctoredexam",
+        "proctoring_results_examattempt",
+        "proctoring_results_review",
+        "proctoring_results_reviewflag",
+    ):
         conn.execute(f"VACUUM ANALYZE {table}")
     conn.autocommit = False
 

@@ -33,6 +33,7 @@ exclude_patterns += ["reference/_generated"]
 # and the management command reference from the commands' own argument parsers,
 # so neither can drift from the code. Written under reference/_generated/ (git-ignored).
 
+
 def _generate_reference(app):
     import textwrap
     from pathlib import Path
@@ -64,15 +65,29 @@ def _generate_reference(app):
                 lines += [f"Request body: ``{body.get('$ref', '').rsplit('/', 1)[-1]}`` (JSON).", ""]
             lines += ["Responses:", ""]
             for code, response in operation["responses"].items():
-                ref = (response.get("content", {}).get("application/json", {}).get("schema", {})
-                       .get("$ref", "").rsplit("/", 1)[-1])
+                ref = (
+                    response.get("content", {})
+                    .get("application/json", {})
+                    .get("schema", {})
+                    .get("$ref", "")
+                    .rsplit("/", 1)[-1]
+                )
                 what = f"``{ref}``" if ref else response.get("description", "")
                 lines.append(f"- ``{code}``: {what}")
             lines.append("")
     (out / "endpoints.inc").write_text("\n".join(lines), encoding="utf-8")
 
-    common = {"help", "version", "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color",
-              "skip_checks"}
+    common = {
+        "help",
+        "version",
+        "verbosity",
+        "settings",
+        "pythonpath",
+        "traceback",
+        "no_color",
+        "force_color",
+        "skip_checks",
+    }
     lines = []
     for name, app_name in sorted(get_commands().items()):
         if app_name != "proctoring_results":
@@ -83,12 +98,25 @@ def _generate_reference(app):
         usage = " ".join(
             [f"manage.py {name}"]
             + [a.metavar or a.dest for a in actions if not a.option_strings]
-            + [f"[{a.option_strings[0]}{'' if a.nargs == 0 else ' ' + (a.metavar or a.dest.upper())}]"
-               for a in actions if a.option_strings]
+            + [
+                f"[{a.option_strings[0]}{'' if a.nargs == 0 else ' ' + (a.metavar or a.dest.upper())}]"
+                for a in actions
+                if a.option_strings
+            ]
         )
-        lines += [f"``{name}``", "=" * (len(name) + 4), "", str(command.help), "", ".. code-block:: text", "",
-                  textwrap.indent("\n".join(textwrap.wrap(usage, 90, subsequent_indent="    ",
-                                                         break_on_hyphens=False)), "   "), ""]
+        lines += [
+            f"``{name}``",
+            "=" * (len(name) + 4),
+            "",
+            str(command.help),
+            "",
+            ".. code-block:: text",
+            "",
+            textwrap.indent(
+                "\n".join(textwrap.wrap(usage, 90, subsequent_indent="    ", break_on_hyphens=False)), "   "
+            ),
+            "",
+        ]
         for action in actions:
             flag = ", ".join(action.option_strings) or (action.metavar or action.dest)
             default = action.default

@@ -14,8 +14,16 @@ from django.utils.translation import gettext_lazy as _
 from . import api
 from .exceptions import ReviewError
 from .models import (
-    AttemptStatusChange, CourseRole, EdxProctoringSync, ExamAttempt, ProctoredExam, Report, ReportDownload,
-    ReportTask, Review, ReviewFlag,
+    AttemptStatusChange,
+    CourseRole,
+    EdxProctoringSync,
+    ExamAttempt,
+    ProctoredExam,
+    Report,
+    ReportDownload,
+    ReportTask,
+    Review,
+    ReviewFlag,
 )
 
 
@@ -50,8 +58,16 @@ class ReviewInline(admin.TabularInline):
     model = Review
     extra = 0
     can_delete = False
-    fields = ("review_id", "provider", "provider_status", "second_review_requested", "outcome", "disagreement",
-              "reviewed_at", "received_at")
+    fields = (
+        "review_id",
+        "provider",
+        "provider_status",
+        "second_review_requested",
+        "outcome",
+        "disagreement",
+        "reviewed_at",
+        "received_at",
+    )
     readonly_fields = fields
     show_change_link = True
 
@@ -86,12 +102,21 @@ class ExamAttemptAdmin(admin.ModelAdmin):
         """
         reason = (request.POST.get("reason") or "").strip()
         if "apply" not in request.POST or not reason:
-            return TemplateResponse(request, "admin/proctoring_results/examattempt/staff_decision.html", {
-                **self.admin_site.each_context(request),
-                "title": _("Staff decision"), "opts": self.model._meta, "attempts": queryset,
-                "status": status, "status_label": api.AttemptStatus(status).label, "action": action,
-                "action_checkbox_name": ACTION_CHECKBOX_NAME, "reason_missing": "apply" in request.POST,
-            })
+            return TemplateResponse(
+                request,
+                "admin/proctoring_results/examattempt/staff_decision.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Staff decision"),
+                    "opts": self.model._meta,
+                    "attempts": queryset,
+                    "status": status,
+                    "status_label": api.AttemptStatus(status).label,
+                    "action": action,
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                    "reason_missing": "apply" in request.POST,
+                },
+            )
         decided, unchanged, refused = 0, 0, []
         for attempt in queryset.select_related("exam"):
             if not api.can_view_course_results(request.user, attempt.exam.course_id):
@@ -105,11 +130,19 @@ class ExamAttemptAdmin(admin.ModelAdmin):
                 decided += result.changed
                 unchanged += not result.changed
         if decided:
-            self.message_user(request, _("%(count)d attempt(s) set to %(label)s.") % {
-                "count": decided, "label": api.AttemptStatus(status).label}, messages.SUCCESS)
+            self.message_user(
+                request,
+                _("%(count)d attempt(s) set to %(label)s.")
+                % {"count": decided, "label": api.AttemptStatus(status).label},
+                messages.SUCCESS,
+            )
         if unchanged:
-            self.message_user(request, _("%(count)d attempt(s) were already %(label)s; left as they were.") % {
-                "count": unchanged, "label": api.AttemptStatus(status).label}, messages.INFO)
+            self.message_user(
+                request,
+                _("%(count)d attempt(s) were already %(label)s; left as they were.")
+                % {"count": unchanged, "label": api.AttemptStatus(status).label},
+                messages.INFO,
+            )
         for message in refused:
             self.message_user(request, message, messages.ERROR)
         return None
@@ -170,8 +203,16 @@ class ReportDownloadAdmin(admin.ModelAdmin):
 class EdxProctoringSyncAdmin(admin.ModelAdmin):
     """Where following edx-proctoring stands (openedx/sync.py): read-only, written by the reconciliation."""
 
-    list_display = ("synced_until", "behind_seconds", "last_pass_read", "last_pass_repaired", "last_pass_full",
-                    "last_pass_finished_at", "running_since", "last_error")
+    list_display = (
+        "synced_until",
+        "behind_seconds",
+        "last_pass_read",
+        "last_pass_repaired",
+        "last_pass_full",
+        "last_pass_finished_at",
+        "running_since",
+        "last_error",
+    )
 
     def has_add_permission(self, request):
         return False

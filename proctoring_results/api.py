@@ -10,11 +10,11 @@ import logging as _logging
 import uuid as _uuid
 from datetime import timedelta as _timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError as _IntegrityError
 from django.db import transaction
-from django.contrib.auth import get_user_model
 from django.db.models import Count, F
 from django.utils import timezone
 from opaque_keys import InvalidKeyError
@@ -28,9 +28,19 @@ from .conf import app_settings as _app_settings
 from .data import AttemptData, ExamData, ExamStatusCounts, ReportData, ReportTaskData
 from .exceptions import REPORT_BEING_CREATED as _REPORT_BEING_CREATED
 from .exceptions import (
-    AttemptNotFound, CourseIdTooLong, ExamNotFound, ForceNotAllowed, InvalidCourseId, InvalidExamData,
-    ReportAlreadyRunning, ReportGenerationFailed, ReportLimitReached, ReportNotFound, ReportQueueUnavailable,
-    ReportTaskNotFound, ReportUnchanged,
+    AttemptNotFound,
+    CourseIdTooLong,
+    ExamNotFound,
+    ForceNotAllowed,
+    InvalidCourseId,
+    InvalidExamData,
+    ReportAlreadyRunning,
+    ReportGenerationFailed,
+    ReportLimitReached,
+    ReportNotFound,
+    ReportQueueUnavailable,
+    ReportTaskNotFound,
+    ReportUnchanged,
 )
 from .models import CourseRole as _CourseRole
 from .models import ExamAttempt as _ExamAttempt
@@ -74,12 +84,11 @@ def parse_course_id(course_id):
 
 def _check_course_id_length(text):
     if len(text) > MAX_COURSE_ID_LENGTH:
-        raise CourseIdTooLong(
-            f"A course id has at most {MAX_COURSE_ID_LENGTH} characters; this one has {len(text)}."
-        )
+        raise CourseIdTooLong(f"A course id has at most {MAX_COURSE_ID_LENGTH} characters; this one has {len(text)}.")
 
 
 # ---------------------------------------------------------------- permissions
+
 
 def can_view_course_results(user, course_id):
     """May ``user`` see the proctoring results (page, API, reports) of this course?"""
@@ -123,9 +132,15 @@ _EXAM_FIELDS = ("exam_name", "time_limit_mins", "is_practice_exam", "is_proctore
 
 def _exam_data(exam):
     return ExamData(
-        id=exam.id, course_id=str(exam.course_id), content_id=exam.content_id, exam_name=exam.exam_name,
-        time_limit_mins=exam.time_limit_mins, is_practice_exam=exam.is_practice_exam,
-        is_proctored=exam.is_proctored, is_active=exam.is_active, provider=exam.provider,
+        id=exam.id,
+        course_id=str(exam.course_id),
+        content_id=exam.content_id,
+        exam_name=exam.exam_name,
+        time_limit_mins=exam.time_limit_mins,
+        is_practice_exam=exam.is_practice_exam,
+        is_proctored=exam.is_proctored,
+        is_active=exam.is_active,
+        provider=exam.provider,
     )
 
 
@@ -141,13 +156,27 @@ def _validated_save(instance, exclude=None):
     instance.save()
 
 
-def create_exam(course_id, content_id, exam_name, time_limit_mins, *, is_practice_exam=False,
-                is_proctored=True, is_active=True, provider=""):
+def create_exam(
+    course_id,
+    content_id,
+    exam_name,
+    time_limit_mins,
+    *,
+    is_practice_exam=False,
+    is_proctored=True,
+    is_active=True,
+    provider="",
+):
     """Create an exam in a course; ``(course_id, content_id)`` must be new."""
     exam = _ProctoredExam(
-        course_id=parse_course_id(course_id), content_id=content_id, exam_name=exam_name,
-        time_limit_mins=time_limit_mins, is_practice_exam=is_practice_exam, is_proctored=is_proctored,
-        is_active=is_active, provider=provider,
+        course_id=parse_course_id(course_id),
+        content_id=content_id,
+        exam_name=exam_name,
+        time_limit_mins=time_limit_mins,
+        is_practice_exam=is_practice_exam,
+        is_proctored=is_proctored,
+        is_active=is_active,
+        provider=provider,
     )
     with transaction.atomic():
         _validated_save(exam)
@@ -191,12 +220,20 @@ def list_course_exams(course_id):
 
 # ---------------------------------------------------------------- attempts
 
+
 def _attempt_data(attempt):
     return AttemptData(
-        id=attempt.id, attempt_code=attempt.attempt_code, exam_id=attempt.exam_id,
-        course_id=str(attempt.exam.course_id), user_id=attempt.user_id, external_id=attempt.external_id,
-        allowed_time_limit_mins=attempt.allowed_time_limit_mins, is_sample_attempt=attempt.is_sample_attempt,
-        started_at=attempt.started_at, completed_at=attempt.completed_at, status=attempt.status,
+        id=attempt.id,
+        attempt_code=attempt.attempt_code,
+        exam_id=attempt.exam_id,
+        course_id=str(attempt.exam.course_id),
+        user_id=attempt.user_id,
+        external_id=attempt.external_id,
+        allowed_time_limit_mins=attempt.allowed_time_limit_mins,
+        is_sample_attempt=attempt.is_sample_attempt,
+        started_at=attempt.started_at,
+        completed_at=attempt.completed_at,
+        status=attempt.status,
         status_label=statuses.label(attempt.status),
     )
 
@@ -212,9 +249,12 @@ def create_attempt(course_id, exam_id, user, *, allowed_time_limit_mins=None, ex
     if not exam.is_active:
         raise InvalidExamData(f"Exam {exam.id} is not active; no new attempts.")
     attempt = _ExamAttempt(
-        user=user, exam=exam, external_id=external_id,
+        user=user,
+        exam=exam,
+        external_id=external_id,
         allowed_time_limit_mins=exam.time_limit_mins if allowed_time_limit_mins is None else allowed_time_limit_mins,
-        is_sample_attempt=exam.is_practice_exam, status=AttemptStatus.CREATED,
+        is_sample_attempt=exam.is_practice_exam,
+        status=AttemptStatus.CREATED,
     )
     with transaction.atomic():
         _validated_save(attempt)
@@ -245,8 +285,9 @@ def list_course_attempts(course_id, *, exam_id=None, status=None):
     return [_attempt_data(a) for a in attempts.order_by("exam_id", "user_id", "id")]
 
 
-def update_attempt_status(attempt_code, new_status, *, source=_attempts.Source.HOST,
-                          actor=None, reason="", external_id=None):
+def update_attempt_status(
+    attempt_code, new_status, *, source=_attempts.Source.HOST, actor=None, reason="", external_id=None
+):
     """
     Move an attempt to ``new_status`` if the status graph allows it (``attempts.transition``).
 
@@ -259,7 +300,11 @@ def update_attempt_status(attempt_code, new_status, *, source=_attempts.Source.H
     new_status = statuses.parse_status(new_status)
     with transaction.atomic():
         attempt = _attempts.transition(
-            _attempts.lock(attempt_code), new_status, source=source, actor=actor, reason=reason,
+            _attempts.lock(attempt_code),
+            new_status,
+            source=source,
+            actor=actor,
+            reason=reason,
             external_id=external_id,
         )
     return _attempt_data(attempt)
@@ -291,6 +336,7 @@ def mark_attempt_error(attempt_code, reason=""):
 
 # ---------------------------------------------------------------- dashboard
 
+
 def course_status_counts(course_id):
     """
     Per exam of the course (by name), how many attempts are in each status.
@@ -307,7 +353,8 @@ def course_status_counts(course_id):
     exams = {}
     for row in rows:
         entry = exams.setdefault(
-            row["id"], (row["exam_name"], row["is_practice_exam"], dict.fromkeys(AttemptStatus.values, 0)),
+            row["id"],
+            (row["exam_name"], row["is_practice_exam"], dict.fromkeys(AttemptStatus.values, 0)),
         )
         if row["attempts__status"] is not None:
             entry[2][row["attempts__status"]] = row["n"]
@@ -329,12 +376,16 @@ def record_report_download(report, user, ip_address=None):
     except ValidationError:
         ip_address = None
     _ReportDownload.objects.create(
-        report_id=report.id, course_id=parse_course_id(report.course_id), file_name=report.file_name,
-        user=user if user is not None and user.is_authenticated else None, ip_address=ip_address,
+        report_id=report.id,
+        course_id=parse_course_id(report.course_id),
+        file_name=report.file_name,
+        user=user if user is not None and user.is_authenticated else None,
+        ip_address=ip_address,
     )
 
 
 # ---------------------------------------------------------------- provider reviews
+
 
 def get_rule_catalog():
     """The Online Proctoring Rules in force (built in, plus ``PROCTORING_RESULTS["RULES"]``), as ``RuleData``."""
@@ -398,29 +449,46 @@ def _report_task_data(task):
         duration = ((task.finished_at or timezone.now()) - task.started_at).total_seconds()
     requester = task.requester if task.requester_id else None
     return ReportTaskData(
-        id=task.id, course_id=str(task.course_id), report_type=task.report_type,
+        id=task.id,
+        course_id=str(task.course_id),
+        report_type=task.report_type,
         report_type_label=str(_ReportTask.ReportType(task.report_type).label),
-        requester_id=task.requester_id, requester_username=requester.get_username() if requester else None,
-        state=task.state, state_label=str(_ReportTask.State(task.state).label),
-        rows_done=task.rows_done, rows_total=task.rows_total, message=task.message, created=task.created,
-        started_at=task.started_at, finished_at=task.finished_at, duration_seconds=duration,
+        requester_id=task.requester_id,
+        requester_username=requester.get_username() if requester else None,
+        state=task.state,
+        state_label=str(_ReportTask.State(task.state).label),
+        rows_done=task.rows_done,
+        rows_total=task.rows_total,
+        message=task.message,
+        created=task.created,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        duration_seconds=duration,
         is_active=task.state in _ReportTask.ACTIVE_STATES,
     )
 
 
 def _report_data(report):
     return ReportData(
-        id=report.id, course_id=str(report.course_id), file_name=report.file_name, storage_key=report.storage_key,
-        size_bytes=report.size_bytes, row_count=report.row_count, checksum_sha256=report.checksum_sha256,
-        created=report.created, requester_id=report.requester_id,
+        id=report.id,
+        course_id=str(report.course_id),
+        file_name=report.file_name,
+        storage_key=report.storage_key,
+        size_bytes=report.size_bytes,
+        row_count=report.row_count,
+        checksum_sha256=report.checksum_sha256,
+        created=report.created,
+        requester_id=report.requester_id,
         requester_username=report.requester.get_username() if report.requester_id else None,
     )
 
 
 def _active_task(course_key):
-    return (_ReportTask.objects.select_related("requester")
-            .filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS,
-                    active=True).first())
+    return (
+        _ReportTask.objects.select_related("requester")
+        .filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS, active=True)
+        .first()
+    )
 
 
 def _column_profile(column_profile):
@@ -447,7 +515,8 @@ def _create_report_task(course_id, user, extra_columns, column_profile=None):
         try:
             with transaction.atomic():
                 return _ReportTask.objects.create(
-                    course_id=course_key, requester=user if user is not None and user.pk else None,
+                    course_id=course_key,
+                    requester=user if user is not None and user.pk else None,
                     options=options,
                     celery_task_id=str(_uuid.uuid4()),
                 )
@@ -509,18 +578,26 @@ def generate_report_if_changed(course_id, user, *, extra_columns=None, column_pr
     if force and not _app_settings.REPORT_ALLOW_FORCE:
         raise ForceNotAllowed()
     if not force:
-        newest = (_Report.objects
-                  .filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS)
-                  .order_by("-created", "-id").first())
-        if newest is not None and newest.data_version \
-                and newest.data_version == _reports.course_data_version(
-                    course_key, columns, newest.report_type, stored_profile):
+        newest = (
+            _Report.objects.filter(course_id=course_key, report_type=_ReportTask.ReportType.PROCTORED_EXAM_RESULTS)
+            .order_by("-created", "-id")
+            .first()
+        )
+        if (
+            newest is not None
+            and newest.data_version
+            and newest.data_version
+            == _reports.course_data_version(course_key, columns, newest.report_type, stored_profile)
+        ):
             raise ReportUnchanged(_report_data(newest))
     limit = _app_settings.REPORT_MAX_PER_HOUR
     if limit is not None:
         now = timezone.now()
-        recent = list(_Report.objects.filter(course_id=course_key, created__gt=now - _timedelta(hours=1))
-                      .order_by("-created").values_list("created", flat=True)[:limit])
+        recent = list(
+            _Report.objects.filter(course_id=course_key, created__gt=now - _timedelta(hours=1))
+            .order_by("-created")
+            .values_list("created", flat=True)[:limit]
+        )
         if len(recent) >= limit:
             raise ReportLimitReached(limit, (recent[-1] + _timedelta(hours=1) - now).total_seconds())
     return request_report(course_key, user, extra_columns=columns, column_profile=profile)
@@ -553,8 +630,16 @@ def list_report_tasks(course_id, *, active_only=True):
     return [_report_task_data(t) for t in tasks.order_by("-created", "-id")]
 
 
-_REPORT_LIST_FIELDS = ("id", "file_name", "storage_key", "size_bytes", "row_count", "checksum_sha256", "created",
-                       "requester_id")
+_REPORT_LIST_FIELDS = (
+    "id",
+    "file_name",
+    "storage_key",
+    "size_bytes",
+    "row_count",
+    "checksum_sha256",
+    "created",
+    "requester_id",
+)
 
 
 def _requester_username():
@@ -571,8 +656,11 @@ def list_reports(course_id, *, limit=None):
     course key per row was most of the cost of listing 1,000 reports (docs/performance.rst).
     """
     course_key = parse_course_id(course_id)
-    rows = (_Report.objects.filter(course_id=course_key).order_by("-created", "-id")
-            .values(*_REPORT_LIST_FIELDS, requester_username=_requester_username()))
+    rows = (
+        _Report.objects.filter(course_id=course_key)
+        .order_by("-created", "-id")
+        .values(*_REPORT_LIST_FIELDS, requester_username=_requester_username())
+    )
     if limit is not None:
         rows = rows[:limit]
     return [ReportData(course_id=str(course_key), **row) for row in rows]
@@ -623,7 +711,9 @@ def write_report_csv(course_id, fileobj, *, extra_columns=None, column_profile=N
     """Write a course's report CSV to a binary file object (no task, no stored file); return the row count."""
     profile = _column_profile(column_profile)
     return _reports.write_csv(
-        parse_course_id(course_id), fileobj, column_profile=profile,
+        parse_course_id(course_id),
+        fileobj,
+        column_profile=profile,
         extra_columns=_reports.validate_extra_columns(extra_columns, column_profile=profile),
     )
 
@@ -667,8 +757,17 @@ def delete_expired_reports():
 
 # ---------------------------------------------------------------- import from edx-proctoring (keep when editing)
 
-def import_edx_proctoring(database="default", *, batch_size=1000, dry_run=False, resume=False,
-                          match_users_by="id", status_overrides=(), progress=None):
+
+def import_edx_proctoring(
+    database="default",
+    *,
+    batch_size=1000,
+    dry_run=False,
+    resume=False,
+    match_users_by="id",
+    status_overrides=(),
+    progress=None,
+):
     """
     Copy exams, attempts, reviews and review comments from edx-proctoring's tables in ``database``.
 
@@ -679,6 +778,11 @@ def import_edx_proctoring(database="default", *, batch_size=1000, dry_run=False,
     from . import importers as _importers
 
     return _importers.import_edx_proctoring(
-        database, batch_size=batch_size, dry_run=dry_run, resume=resume, match_users_by=match_users_by,
-        status_overrides=_importers.parse_status_overrides(status_overrides), progress=progress,
+        database,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        resume=resume,
+        match_users_by=match_users_by,
+        status_overrides=_importers.parse_status_overrides(status_overrides),
+        progress=progress,
     )

@@ -42,8 +42,7 @@ class ProctoringResultsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
-        from .openedx import filters, permissions  # noqa: F401  (register the Open edX bridge's and steps' checks)
-        from .openedx import sync
+        from .openedx import filters, permissions, sync  # noqa: F401  (register the Open edX bridge's and steps' checks)
 
         sync.connect()  # follows edx-proctoring's models when it is installed; nothing otherwise
 

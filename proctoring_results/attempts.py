@@ -51,8 +51,12 @@ def lock(attempt_code, *, provider=None):
 def change_record(attempt_id, from_status, to_status, *, source, actor=None, reason=""):
     """The (unsaved) history row of one status change; the importer writes these in bulk."""
     return AttemptStatusChange(
-        attempt_id=attempt_id, from_status=from_status, to_status=to_status, source=source,
-        actor=actor, reason=(reason or "")[:255],
+        attempt_id=attempt_id,
+        from_status=from_status,
+        to_status=to_status,
+        source=source,
+        actor=actor,
+        reason=(reason or "")[:255],
     )
 
 

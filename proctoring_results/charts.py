@@ -31,12 +31,18 @@ GROUPS = (
     StatusGroup("satisfactory", gettext_lazy("Satisfactory"), frozenset({S.VERIFIED}), "#1b7a2f", "#ffffff"),
     StatusGroup("unsatisfactory", gettext_lazy("Unsatisfactory"), frozenset({S.REJECTED}), "#b3261e", "#ffffff"),
     StatusGroup(
-        "awaiting_review", gettext_lazy("Awaiting review"),
-        frozenset({S.SUBMITTED, S.SECOND_REVIEW_REQUIRED}), "#8a5300", "#ffffff",
+        "awaiting_review",
+        gettext_lazy("Awaiting review"),
+        frozenset({S.SUBMITTED, S.SECOND_REVIEW_REQUIRED}),
+        "#8a5300",
+        "#ffffff",
     ),
     StatusGroup(
-        "in_progress", gettext_lazy("In progress"),
-        frozenset({S.CREATED, S.READY_TO_START, S.STARTED, S.COMPLETED, S.TIMED_OUT}), "#1f5fa8", "#ffffff",
+        "in_progress",
+        gettext_lazy("In progress"),
+        frozenset({S.CREATED, S.READY_TO_START, S.STARTED, S.COMPLETED, S.TIMED_OUT}),
+        "#1f5fa8",
+        "#ffffff",
     ),
     StatusGroup("error", gettext_lazy("Error"), frozenset({S.ERROR}), "#555555", "#ffffff"),
 )
@@ -60,7 +66,9 @@ def group_counts(exam_status_counts):
     """Fold ``api.course_status_counts`` (per status) into the chart's five groups."""
     return [
         ExamRow(
-            exam_id=exam.exam_id, exam_name=exam.exam_name, is_practice_exam=exam.is_practice_exam,
+            exam_id=exam.exam_id,
+            exam_name=exam.exam_name,
+            is_practice_exam=exam.is_practice_exam,
             counts=tuple((g, sum(exam.by_status.get(s, 0) for s in g.statuses)) for g in GROUPS),
         )
         for exam in exam_status_counts
@@ -72,7 +80,8 @@ def describe(rows):
     if not rows:
         return _("This course has no proctored exams yet.")
     return " ".join(
-        _("%(exam)s: %(parts)s.") % {
+        _("%(exam)s: %(parts)s.")
+        % {
             "exam": row.exam_name,
             "parts": ", ".join(f"{n} {group.label}" for group, n in row.counts),
         }
@@ -152,11 +161,16 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
     # Legend: a swatch and the label for each group.
     x = 0
     for group in GROUPS:
-        parts.append(format_html(
-            '<g class="pr-chart-legend"><rect x="{}" y="6" width="14" height="14" fill="{}"></rect>'
-            '<text x="{}" y="18">{}</text></g>',
-            x, group.color, x + 20, group.label,
-        ))
+        parts.append(
+            format_html(
+                '<g class="pr-chart-legend"><rect x="{}" y="6" width="14" height="14" fill="{}"></rect>'
+                '<text x="{}" y="18">{}</text></g>',
+                x,
+                group.color,
+                x + 20,
+                group.label,
+            )
+        )
         x += 30 + 8 * len(str(group.label))
 
     if not rows:
@@ -176,23 +190,45 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
             if width >= 8 * len(str(n)) + 6:
                 label = format_html(
                     '<text x="{}" y="{}" fill="{}" text-anchor="middle" aria-hidden="true">{}</text>',
-                    _num(offset + width / 2), _num(bar_y + 15), group.text_color, n,
+                    _num(offset + width / 2),
+                    _num(bar_y + 15),
+                    group.text_color,
+                    n,
                 )
-            segments.append(format_html(
-                '<g class="pr-chart-segment pr-chart-{}" data-count="{}"><title>{}</title>'
-                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>{}</g>',
-                group.key, n, tooltip, _num(offset), _num(bar_y + 1), _num(width), _BAR_H, group.color, label,
-            ))
+            segments.append(
+                format_html(
+                    '<g class="pr-chart-segment pr-chart-{}" data-count="{}"><title>{}</title>'
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>{}</g>',
+                    group.key,
+                    n,
+                    tooltip,
+                    _num(offset),
+                    _num(bar_y + 1),
+                    _num(width),
+                    _BAR_H,
+                    group.color,
+                    label,
+                )
+            )
             offset += width
         first_line_y = y + (row_h - len(lines) * _LINE_H) / 2 + 12
-        parts.append(format_html(
-            '<g class="pr-chart-row"><text class="pr-chart-label" x="0" y="{}"><title>{}</title>{}</text>{}'
-            '<text x="{}" y="{}" aria-hidden="true">{}</text></g>',
-            _num(first_line_y), name,
-            format_html_join("", '<tspan x="0" dy="{}">{}</tspan>',
-                             ((0 if i == 0 else _LINE_H, line) for i, line in enumerate(lines))),
-            mark_safe("".join(segments)), _LABEL_W + _BAR_W + 8, _num(bar_y + 15), row.total,
-        ))
+        parts.append(
+            format_html(
+                '<g class="pr-chart-row"><text class="pr-chart-label" x="0" y="{}"><title>{}</title>{}</text>{}'
+                '<text x="{}" y="{}" aria-hidden="true">{}</text></g>',
+                _num(first_line_y),
+                name,
+                format_html_join(
+                    "",
+                    '<tspan x="0" dy="{}">{}</tspan>',
+                    ((0 if i == 0 else _LINE_H, line) for i, line in enumerate(lines)),
+                ),
+                mark_safe("".join(segments)),
+                _LABEL_W + _BAR_W + 8,
+                _num(bar_y + 15),
+                row.total,
+            )
+        )
         y += row_h
 
     return format_html(
@@ -200,7 +236,10 @@ def status_chart_svg(rows, *, chart_id="proctoring-status-chart"):
         'viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMinYMin meet" '
         'aria-labelledby="{id}-title {id}-desc" font-family="system-ui, sans-serif" font-size="13">'
         '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>{body}</svg>',
-        id=chart_id, w=_WIDTH, h=height, title=title, desc=description,
+        id=chart_id,
+        w=_WIDTH,
+        h=height,
+        title=title,
+        desc=description,
         body=format_html_join("", "{}", ((p,) for p in parts)),
     )
-

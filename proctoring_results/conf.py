@@ -159,12 +159,9 @@ class AppSettings:
             try:
                 value = import_string(value)
             except ImportError as exc:
-                raise ImproperlyConfigured(
-                    f"{SETTING_NAME}['{attr}'] = '{value}' cannot be imported: {exc}"
-                ) from exc
+                raise ImproperlyConfigured(f"{SETTING_NAME}['{attr}'] = '{value}' cannot be imported: {exc}") from exc
         resolved[attr] = value
         return value
 
 
 app_settings = AppSettings()
-

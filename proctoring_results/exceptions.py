@@ -109,9 +109,7 @@ class ForceNotAllowed(ProctoringResultsError):
     """A new report was forced where the operator turned forcing off (``REPORT_ALLOW_FORCE``)."""
 
     def __init__(self):
-        super().__init__(
-            "A new report can only be generated when the course's results have changed on this site."
-        )
+        super().__init__("A new report can only be generated when the course's results have changed on this site.")
 
 
 class InvalidReportOptions(ProctoringResultsError, ValueError):

@@ -10,8 +10,8 @@ host activates per request) and names it.
 
 from datetime import timezone as dt_timezone
 
-from django.utils import timezone
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -34,7 +34,8 @@ def page_time(value):
         return "—"
     return format_html(
         '<time datetime="{}">{}</time>',
-        value.astimezone(dt_timezone.utc).isoformat(), date_format(timezone.localtime(value), TIME_FORMAT),
+        value.astimezone(dt_timezone.utc).isoformat(),
+        date_format(timezone.localtime(value), TIME_FORMAT),
     )
 
 

@@ -38,10 +38,10 @@ then skips rows already imported instead of refreshing them.
 
 import logging
 from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import NamedTuple
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
@@ -131,6 +131,7 @@ def unstarted_allowed_minutes(time_limit_mins, extra_mins, time_remaining_second
         minutes = max(int((due_date - now).total_seconds() // 60), 0)
     return _minutes(minutes)
 
+
 #: edx-proctoring review status (SoftwareSecure words, or the REST backends' ones) -> ``Review.provider_status``.
 REVIEW_STATUS_MAP = {
     "clean": Review.ProviderStatus.PASSED,
@@ -191,8 +192,14 @@ class _Tally:
         self.skipped[reason] = self.skipped.get(reason, 0) + n
 
     def frozen(self):
-        return ImportCounts(kind=self.kind, read=self.read, created=self.created, updated=self.updated,
-                            unchanged=self.unchanged, skipped=dict(sorted(self.skipped.items())))
+        return ImportCounts(
+            kind=self.kind,
+            read=self.read,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            skipped=dict(sorted(self.skipped.items())),
+        )
 
 
 def _aware(value):
@@ -221,6 +228,7 @@ def _minutes(value):
 
 
 # ---------------------------------------------------------------- source rows, by name
+
 
 class ExamRow(NamedTuple):
     """A row of ``proctoring_proctoredexam``, the columns the import reads."""
@@ -286,6 +294,7 @@ def _columns(row_type):
 # One function per row kind, free of the database: the import and the live sync
 # (openedx/) both call them, so a mapping changes in one place.
 
+
 class Skip(Exception):
     """The row is left out; the message is the reason the summary counts."""
 
@@ -307,9 +316,13 @@ def exam_values(row):
     except InvalidKeyError:
         raise Skip("invalid course id") from None
     return {
-        "course_id": course_key, "content_id": str(row.content_id)[:255], "exam_name": str(row.exam_name)[:255],
-        "time_limit_mins": _minutes(row.time_limit_mins) or 0, "is_proctored": bool(row.is_proctored),
-        "is_practice_exam": bool(row.is_practice_exam), "is_active": bool(row.is_active),
+        "course_id": course_key,
+        "content_id": str(row.content_id)[:255],
+        "exam_name": str(row.exam_name)[:255],
+        "time_limit_mins": _minutes(row.time_limit_mins) or 0,
+        "is_proctored": bool(row.is_proctored),
+        "is_practice_exam": bool(row.is_practice_exam),
+        "is_active": bool(row.is_active),
         "provider": (row.backend or "")[:100],
     }
 
@@ -338,10 +351,15 @@ def attempt_values(row, *, exam_id, user_id, status, allowed_time_limit_mins):
     and ``allowed_time_limit_mins`` from the row, or ``unstarted_allowed_minutes``.
     """
     return {
-        "exam_id": exam_id, "user_id": user_id, "external_id": (row.external_id or "")[:255],
-        "allowed_time_limit_mins": allowed_time_limit_mins, "is_sample_attempt": bool(row.is_sample_attempt),
-        "started_at": _aware(row.started_at), "completed_at": _aware(row.completed_at),
-        "status": status, "status_changed_at": _aware(row.modified),
+        "exam_id": exam_id,
+        "user_id": user_id,
+        "external_id": (row.external_id or "")[:255],
+        "allowed_time_limit_mins": allowed_time_limit_mins,
+        "is_sample_attempt": bool(row.is_sample_attempt),
+        "started_at": _aware(row.started_at),
+        "completed_at": _aware(row.completed_at),
+        "status": status,
+        "status_changed_at": _aware(row.modified),
     }
 
 
@@ -362,9 +380,12 @@ def review_values(row, *, attempt_status_now, provider):
         raise Skip("unknown review status")
     outcome = attempt_status_now if attempt_status_now in _OUTCOMES else REVIEW_OUTCOME[provider_status]
     return {
-        "provider": provider, "provider_status": provider_status, "outcome": outcome,
+        "provider": provider,
+        "provider_status": provider_status,
+        "outcome": outcome,
         "reviewer": f"LMS user {row.reviewed_by_id}" if row.reviewed_by_id else "",
-        "reviewed_at": _aware(row.modified), "raw_payload": review_payload(row.raw_data),
+        "reviewed_at": _aware(row.modified),
+        "raw_payload": review_payload(row.raw_data),
     }
 
 
@@ -389,13 +410,16 @@ def flag_values(row, catalog):
     code = (str(row.status or "").strip() or "unspecified")[: rules.MAX_RULE_CODE_LENGTH]
     rule = catalog.get(code)
     return {
-        "rule_code": code, "severity": rule.severity if rule else "", "comment": row.comment or "",
+        "rule_code": code,
+        "severity": rule.severity if rule else "",
+        "comment": row.comment or "",
         "start_seconds": float(row.start_time) if row.start_time is not None else None,
         "stop_seconds": float(row.stop_time) if row.stop_time is not None else None,
     }
 
 
 # ---------------------------------------------------------------- what one batch will write
+
 
 @dataclass
 class _ExamPlan:
@@ -430,8 +454,18 @@ class _ReviewWrite(NamedTuple):
 class EdxProctoringImporter:
     """One run of the import; ``run()`` returns an ``ImportSummary``."""
 
-    def __init__(self, database="default", *, batch_size=1000, dry_run=False, resume=False,
-                 match_users_by="id", status_overrides=None, progress=None, only=None):
+    def __init__(
+        self,
+        database="default",
+        *,
+        batch_size=1000,
+        dry_run=False,
+        resume=False,
+        match_users_by="id",
+        status_overrides=None,
+        progress=None,
+        only=None,
+    ):
         if database not in connections.settings:
             raise InvalidImportSource(f"There is no database alias '{str(database)[:80]}' in settings.DATABASES.")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -494,10 +528,11 @@ class EdxProctoringImporter:
     def _chosen(self, table, columns, ids):
         """The rows of ``table`` with these ids, in id order, ``batch_size`` at a time."""
         for start in range(0, len(ids), self.batch_size):
-            chunk = ids[start:start + self.batch_size]
+            chunk = ids[start : start + self.batch_size]
             rows = self._fetch(
                 f"SELECT {self._names('id', *columns)} FROM {self._names(table)} "
-                f"WHERE {self._names('id')} IN ({self._placeholders(chunk)}) ORDER BY {self._names('id')}", chunk,
+                f"WHERE {self._names('id')} IN ({self._placeholders(chunk)}) ORDER BY {self._names('id')}",
+                chunk,
             )
             if rows:
                 yield rows
@@ -530,8 +565,11 @@ class EdxProctoringImporter:
         self.check_source()
         tallies = [self._import_exams(), self._import_attempts(), *self._import_reviews()]
         return ImportSummary(
-            database=self.source.alias, dry_run=self.dry_run, resume=self.resume,
-            counts=tuple(t.frozen() for t in tallies), unknown_statuses=dict(sorted(self.unknown_statuses.items())),
+            database=self.source.alias,
+            dry_run=self.dry_run,
+            resume=self.resume,
+            counts=tuple(t.frozen() for t in tallies),
+            unknown_statuses=dict(sorted(self.unknown_statuses.items())),
         )
 
     def _commit(self, write, plan):
@@ -597,8 +635,16 @@ class EdxProctoringImporter:
         if plan.to_update:
             _touch(plan.to_update)
             ProctoredExam.objects.bulk_update(
-                plan.to_update, ["exam_name", "time_limit_mins", "is_proctored", "is_practice_exam",
-                                 "is_active", "provider", "modified"],
+                plan.to_update,
+                [
+                    "exam_name",
+                    "time_limit_mins",
+                    "is_proctored",
+                    "is_practice_exam",
+                    "is_active",
+                    "provider",
+                    "modified",
+                ],
             )
 
     # ------------------------------------------------------------ users
@@ -613,10 +659,13 @@ class EdxProctoringImporter:
             found = User.objects.filter(pk__in=source_ids).values_list("pk", flat=True)
             return {pk: pk for pk in found}
         column = self.match_users_by
-        source = dict(self._fetch(
-            f"SELECT {self._names('id', column)} FROM {self._names('auth_user')} "
-            f"WHERE {self._names('id')} IN ({self._placeholders(source_ids)})", source_ids,
-        ))
+        source = dict(
+            self._fetch(
+                f"SELECT {self._names('id', column)} FROM {self._names('auth_user')} "
+                f"WHERE {self._names('id')} IN ({self._placeholders(source_ids)})",
+                source_ids,
+            )
+        )
         ours = dict(
             User.objects.filter(**{f"{column}__in": [v for v in source.values() if v]}).values_list(column, "pk")
         )
@@ -662,7 +711,8 @@ class EdxProctoringImporter:
         codes = {row.id: attempt_code_of(row) for row in rows}
         existing = {a.attempt_code: a for a in ExamAttempt.objects.filter(attempt_code__in=codes.values())}
         extra = self._extra_minutes(
-            {(row.user_id, row.proctored_exam_id) for row in rows if row.allowed_time_limit_mins is None})
+            {(row.user_id, row.proctored_exam_id) for row in rows if row.allowed_time_limit_mins is None}
+        )
         plan = _AttemptPlan()
         for row in rows:
             code = codes[row.id]
@@ -679,11 +729,17 @@ class EdxProctoringImporter:
             limit = _minutes(row.allowed_time_limit_mins)
             if limit is None:
                 limit = unstarted_allowed_minutes(
-                    limits.get(our_exam_id) or 0, extra.get((row.user_id, row.proctored_exam_id), 0),
-                    row.time_remaining_seconds, self.exam_due_dates.get(row.proctored_exam_id), self.now,
+                    limits.get(our_exam_id) or 0,
+                    extra.get((row.user_id, row.proctored_exam_id), 0),
+                    row.time_remaining_seconds,
+                    self.exam_due_dates.get(row.proctored_exam_id),
+                    self.now,
                 )
             values = attempt_values(
-                row, exam_id=our_exam_id, user_id=users[row.user_id], allowed_time_limit_mins=limit,
+                row,
+                exam_id=our_exam_id,
+                user_id=users[row.user_id],
+                allowed_time_limit_mins=limit,
                 status=self._map_status(row, _aware(row.started_at), _aware(row.completed_at)),
             )
             attempt = existing.get(code)
@@ -712,17 +768,34 @@ class EdxProctoringImporter:
         ExamAttempt.objects.bulk_create(plan.to_create)
         if plan.to_update:
             _touch(plan.to_update)
-            ExamAttempt.objects.bulk_update(plan.to_update, [
-                "exam_id", "user_id", "external_id", "allowed_time_limit_mins", "is_sample_attempt",
-                "started_at", "completed_at", "status", "status_changed_at", "modified",
-            ])
-        ids = dict(ExamAttempt.objects.filter(attempt_code__in=[c.attempt_code for c in plan.changes])
-                   .values_list("attempt_code", "pk"))
-        AttemptStatusChange.objects.bulk_create([
-            attempts.change_record(ids[c.attempt_code], c.from_status, c.to_status, source=attempts.Source.HOST,
-                                   reason=c.reason)
-            for c in plan.changes
-        ])
+            ExamAttempt.objects.bulk_update(
+                plan.to_update,
+                [
+                    "exam_id",
+                    "user_id",
+                    "external_id",
+                    "allowed_time_limit_mins",
+                    "is_sample_attempt",
+                    "started_at",
+                    "completed_at",
+                    "status",
+                    "status_changed_at",
+                    "modified",
+                ],
+            )
+        ids = dict(
+            ExamAttempt.objects.filter(attempt_code__in=[c.attempt_code for c in plan.changes]).values_list(
+                "attempt_code", "pk"
+            )
+        )
+        AttemptStatusChange.objects.bulk_create(
+            [
+                attempts.change_record(
+                    ids[c.attempt_code], c.from_status, c.to_status, source=attempts.Source.HOST, reason=c.reason
+                )
+                for c in plan.changes
+            ]
+        )
 
     # ------------------------------------------------------------ reviews and comments
 
@@ -747,7 +820,8 @@ class EdxProctoringImporter:
         for row in self._fetch(
             f"SELECT {self._names('id', *_columns(CommentRow))} FROM {self._names(COMMENTS)} "
             f"WHERE {self._names('review_id')} IN ({self._placeholders(review_ids)}) "
-            f"ORDER BY {self._names('id')}", review_ids,
+            f"ORDER BY {self._names('id')}",
+            review_ids,
         ):
             comment = CommentRow._make(row)
             comments.setdefault(comment.review_id, []).append(comment)
@@ -760,14 +834,19 @@ class EdxProctoringImporter:
         if self.dry_run:
             missing = [c for c in codes if c not in ours]
             if missing:
-                pending = self._would_import(self._fetch(
-                    f"SELECT {self._names('attempt_code', 'user_id', 'proctored_exam_id')} "
-                    f"FROM {self._names(ATTEMPTS)} "
-                    f"WHERE {self._names('attempt_code')} IN ({self._placeholders(missing)})", missing,
-                ))
+                pending = self._would_import(
+                    self._fetch(
+                        f"SELECT {self._names('attempt_code', 'user_id', 'proctored_exam_id')} "
+                        f"FROM {self._names(ATTEMPTS)} "
+                        f"WHERE {self._names('attempt_code')} IN ({self._placeholders(missing)})",
+                        missing,
+                    )
+                )
         existing = {
-            r.review_id: r for r in Review.objects.filter(
-                attempt__in=list(ours.values()), review_id__in=[review_id_of(row) for row in rows],
+            r.review_id: r
+            for r in Review.objects.filter(
+                attempt__in=list(ours.values()),
+                review_id__in=[review_id_of(row) for row in rows],
             ).prefetch_related(*(() if self.resume else ("flags",)))
         }
         comments = self._comments([row.id for row in rows])
@@ -780,8 +859,9 @@ class EdxProctoringImporter:
                 if attempt is None and row.attempt_code not in pending:
                     raise Skip("attempt not imported")
                 provider = self.exams.get(row.exam_id, (None, DEFAULT_PROVIDER))[1] if row.exam_id else DEFAULT_PROVIDER
-                values = review_values(row, attempt_status_now=attempt.status if attempt is not None else None,
-                                       provider=provider)
+                values = review_values(
+                    row, attempt_status_now=attempt.status if attempt is not None else None, provider=provider
+                )
             except Skip as skip:
                 reviews.skip(str(skip))
                 if n_comments:
@@ -799,8 +879,9 @@ class EdxProctoringImporter:
                 flags.unchanged += len(new_flags)
                 continue
             changed = {k for k, v in values.items() if k != "provider" and getattr(review, k) != v}
-            current_flags = [{k: getattr(f, k) for k in FLAG_FIELDS} for f in sorted(review.flags.all(),
-                                                                                      key=lambda f: f.id)]
+            current_flags = [
+                {k: getattr(f, k) for k in FLAG_FIELDS} for f in sorted(review.flags.all(), key=lambda f: f.id)
+            ]
             if not changed and current_flags == new_flags:
                 reviews.unchanged += 1
                 flags.unchanged += len(new_flags)
@@ -816,8 +897,9 @@ class EdxProctoringImporter:
     def _write_reviews(writes):
         # A few statements per batch, whatever its size: new reviews in one insert,
         # changed ones in one update, their flags replaced in one delete and one insert.
-        Review.objects.bulk_create([Review(attempt=w.attempt, review_id=w.review_id, **w.values)
-                                    for w in writes if w.review is None])
+        Review.objects.bulk_create(
+            [Review(attempt=w.attempt, review_id=w.review_id, **w.values) for w in writes if w.review is None]
+        )
         changed = []
         for w in writes:
             if w.review is not None:
@@ -826,17 +908,21 @@ class EdxProctoringImporter:
                         setattr(w.review, name, value)
                 changed.append(w.review)
         if changed:
-            Review.objects.bulk_update(changed, ["provider_status", "outcome", "reviewer", "reviewed_at",
-                                                 "raw_payload"])
+            Review.objects.bulk_update(
+                changed, ["provider_status", "outcome", "reviewer", "reviewed_at", "raw_payload"]
+            )
             ReviewFlag.objects.filter(review__in=changed).delete()
             # Reviews have no modified time: their attempts' says the course's results changed.
             ExamAttempt.objects.filter(pk__in={r.attempt_id for r in changed}).update(modified=timezone.now())
-        ids = dict(Review.objects.filter(review_id__in=[w.review_id for w in writes], attempt__in=[
-            w.attempt if w.review is None else w.review.attempt_id for w in writes
-        ]).values_list("review_id", "pk"))
-        ReviewFlag.objects.bulk_create([
-            ReviewFlag(review_id=ids[w.review_id], **flag) for w in writes for flag in w.flags
-        ])
+        ids = dict(
+            Review.objects.filter(
+                review_id__in=[w.review_id for w in writes],
+                attempt__in=[w.attempt if w.review is None else w.review.attempt_id for w in writes],
+            ).values_list("review_id", "pk")
+        )
+        ReviewFlag.objects.bulk_create(
+            [ReviewFlag(review_id=ids[w.review_id], **flag) for w in writes for flag in w.flags]
+        )
 
 
 def import_edx_proctoring(database="default", **options):
@@ -856,32 +942,48 @@ def remove_missing(database="default", *, attempt_codes=None, review_ids=()):
     """
     source = connections[database]
     q = source.ops.quote_name
-    ours = {attempt_code_of(SimpleNamespace(id=edx_id, attempt_code=code)): code
-            for code, edx_id in (attempt_codes or {}).items()}
+    ours = {
+        attempt_code_of(SimpleNamespace(id=edx_id, attempt_code=code)): code
+        for code, edx_id in (attempt_codes or {}).items()
+    }
     removed = 0
     if ours:
         with source.cursor() as cursor:
-            cursor.execute(f"SELECT {q('attempt_code')} FROM {q(ATTEMPTS)} WHERE {q('attempt_code')} IN "
-                           f"({', '.join(['%s'] * len(ours))})", list(ours))
+            cursor.execute(
+                f"SELECT {q('attempt_code')} FROM {q(ATTEMPTS)} WHERE {q('attempt_code')} IN "
+                f"({', '.join(['%s'] * len(ours))})",
+                list(ours),
+            )
             present = {row[0] for row in cursor.fetchall()}
         with transaction.atomic():
-            gone = list(ExamAttempt.objects.filter(
-                attempt_code__in=[ours_code for ours_code, code in ours.items() if code not in present]))
+            gone = list(
+                ExamAttempt.objects.filter(
+                    attempt_code__in=[ours_code for ours_code, code in ours.items() if code not in present]
+                )
+            )
             for attempt in gone:
                 AttemptStatusChange.objects.filter(attempt=attempt).update(attempt_code=attempt.attempt_code)
-            AttemptStatusChange.objects.bulk_create([
-                AttemptStatusChange(attempt=a, attempt_code=a.attempt_code, from_status=a.status, to_status=a.status,
-                                    source=AttemptStatusChange.Source.HOST,
-                                    reason="Removed in edx-proctoring: the attempt left the report.")
-                for a in gone
-            ])
+            AttemptStatusChange.objects.bulk_create(
+                [
+                    AttemptStatusChange(
+                        attempt=a,
+                        attempt_code=a.attempt_code,
+                        from_status=a.status,
+                        to_status=a.status,
+                        source=AttemptStatusChange.Source.HOST,
+                        reason="Removed in edx-proctoring: the attempt left the report.",
+                    )
+                    for a in gone
+                ]
+            )
             ExamAttempt.objects.filter(pk__in=[a.pk for a in gone]).delete()
             removed += len(gone)
     ids = sorted(set(review_ids))
     if ids:
         with source.cursor() as cursor:
-            cursor.execute(f"SELECT {q('id')} FROM {q(REVIEWS)} WHERE {q('id')} IN ({', '.join(['%s'] * len(ids))})",
-                           ids)
+            cursor.execute(
+                f"SELECT {q('id')} FROM {q(REVIEWS)} WHERE {q('id')} IN ({', '.join(['%s'] * len(ids))})", ids
+            )
             present = {row[0] for row in cursor.fetchall()}
         missing = [review_id_of(SimpleNamespace(id=i)) for i in ids if i not in present]
         removed += Review.objects.filter(review_id__in=missing).delete()[1].get(Review._meta.label, 0)

@@ -33,6 +33,7 @@ LINK_SALT = "proctoring_results.storage.report-link"
 
 # ---------------------------------------------------------------- signing and checking
 
+
 @dataclass(frozen=True)
 class SignedLink:
     """A report link's token, the moment it stops working, and what it was made for."""
@@ -85,6 +86,7 @@ def _link_expiry(token, signer):
 
 # ---------------------------------------------------------------- the link a page or an API answer shows
 
+
 def report_download_link(request, report):
     """An absolute link to ``report`` (a ``ReportData``) signed for ``request.user`` now, and when it expires."""
     link = make_report_link(report.id, request.user.pk)
@@ -111,6 +113,7 @@ def _download_url_around_token(request):
 
 
 # ---------------------------------------------------------------- following a link: serve or presign
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -154,7 +157,8 @@ def _presigned_url(storage, report, seconds_left):
         raise ReportLinkExpired("This download link has expired.", report_id=report.id)
     try:
         return storage.url(
-            report.storage_key, expire=seconds_left,
+            report.storage_key,
+            expire=seconds_left,
             parameters={
                 "ResponseContentDisposition": f'attachment; filename="{report.file_name}"',
                 "ResponseContentType": "text/csv; charset=utf-8",

@@ -52,7 +52,9 @@ class CourseKeyField(_OpaqueCourseKeyField):
             return super().to_python(value)
         except InvalidKeyError:
             raise ValidationError(
-                _("'%(value)s' is not a valid course id."), code="invalid", params={"value": str(value)[:100]},
+                _("'%(value)s' is not a valid course id."),
+                code="invalid",
+                params={"value": str(value)[:100]},
             ) from None
 
 
@@ -79,15 +81,24 @@ class CourseRole(TimeStampedModel):
         STAFF = "staff", _("Course staff")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proctoring_course_roles",
-        verbose_name=_("user"), help_text=_("The member of the course team."),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="proctoring_course_roles",
+        verbose_name=_("user"),
+        help_text=_("The member of the course team."),
     )
     course_id = CourseKeyField(
-        _("course id"), max_length=255, case_sensitive=True, db_index=True,
+        _("course id"),
+        max_length=255,
+        case_sensitive=True,
+        db_index=True,
         help_text=_("Open edX course key, e.g. course-v1:edX+DemoX+2026."),
     )
     role = models.CharField(
-        _("role"), max_length=32, choices=Role.choices, help_text=_("What the user is in this course."),
+        _("role"),
+        max_length=32,
+        choices=Role.choices,
+        help_text=_("What the user is in this course."),
     )
 
     class Meta:
@@ -109,24 +120,34 @@ class ProctoredExam(TimeStampedModel):
     """
 
     course_id = CourseKeyField(
-        _("course id"), max_length=255, case_sensitive=True,
+        _("course id"),
+        max_length=255,
+        case_sensitive=True,
         help_text=_("Open edX course key of the course the exam belongs to."),
     )
     content_id = models.CharField(
-        _("content id"), max_length=255, help_text=_("Usage key (or other id) of the exam in the course content."),
+        _("content id"),
+        max_length=255,
+        help_text=_("Usage key (or other id) of the exam in the course content."),
     )
     exam_name = models.CharField(
-        _("exam name"), max_length=255, help_text=_("The name of the exam in the body of the course."),
+        _("exam name"),
+        max_length=255,
+        help_text=_("The name of the exam in the body of the course."),
     )
     time_limit_mins = models.PositiveIntegerField(
-        _("time limit (minutes)"), validators=[MinValueValidator(0), MaxValueValidator(MAX_TIME_LIMIT_MINS)],
+        _("time limit (minutes)"),
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_TIME_LIMIT_MINS)],
         help_text=_("Time allowed to complete the exam, before any learner allowance."),
     )
     is_practice_exam = models.BooleanField(_("practice exam"), default=False, help_text=_("A practice exam."))
     is_proctored = models.BooleanField(_("proctored"), default=True, help_text=_("Sessions are recorded and reviewed."))
     is_active = models.BooleanField(_("active"), default=True, help_text=_("Learners may take the exam."))
     provider = models.CharField(
-        _("provider"), max_length=100, blank=True, help_text=_("Name of the proctoring service provider."),
+        _("provider"),
+        max_length=100,
+        blank=True,
+        help_text=_("Name of the proctoring service provider."),
     )
 
     class Meta:
@@ -173,40 +194,66 @@ class ExamAttempt(TimeStampedModel):
     """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proctored_exam_attempts",
-        verbose_name=_("learner"), help_text=_("The learner taking the exam."),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="proctored_exam_attempts",
+        verbose_name=_("learner"),
+        help_text=_("The learner taking the exam."),
     )
     exam = models.ForeignKey(
-        ProctoredExam, on_delete=models.PROTECT, related_name="attempts",
-        verbose_name=_("exam"), help_text=_("The exam attempted."),
+        ProctoredExam,
+        on_delete=models.PROTECT,
+        related_name="attempts",
+        verbose_name=_("exam"),
+        help_text=_("The exam attempted."),
     )
     attempt_code = models.CharField(
-        _("attempt code"), max_length=64, default=new_attempt_code, editable=False,
+        _("attempt code"),
+        max_length=64,
+        default=new_attempt_code,
+        editable=False,
         help_text=_("Unguessable identifier of the attempt, shared with the provider."),
     )
     external_id = models.CharField(
-        _("external id"), max_length=255, blank=True,
+        _("external id"),
+        max_length=255,
+        blank=True,
         help_text=_("The provider's id of the proctoring session."),
     )
     allowed_time_limit_mins = models.PositiveIntegerField(
-        _("allowed time limit (minutes)"), validators=[MinValueValidator(0), MaxValueValidator(MAX_TIME_LIMIT_MINS)],
-        null=True, blank=True,
-        help_text=_("Time this learner was allotted, allowances included; empty where it cannot be known "
-                    "(an attempt imported from edx-proctoring before it started, its due date unknown)."),
+        _("allowed time limit (minutes)"),
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_TIME_LIMIT_MINS)],
+        null=True,
+        blank=True,
+        help_text=_(
+            "Time this learner was allotted, allowances included; empty where it cannot be known "
+            "(an attempt imported from edx-proctoring before it started, its due date unknown)."
+        ),
     )
     is_sample_attempt = models.BooleanField(
-        _("sample attempt"), default=False, help_text=_("The attempt was at a practice exam."),
+        _("sample attempt"),
+        default=False,
+        help_text=_("The attempt was at a practice exam."),
     )
     started_at = models.DateTimeField(_("started at"), null=True, blank=True, help_text=_("When the learner started."))
     completed_at = models.DateTimeField(
-        _("completed at"), null=True, blank=True, help_text=_("When the learner submitted the exam."),
+        _("completed at"),
+        null=True,
+        blank=True,
+        help_text=_("When the learner submitted the exam."),
     )
     status = models.CharField(
-        _("status"), max_length=32, choices=AttemptStatus.choices, default=AttemptStatus.CREATED,
+        _("status"),
+        max_length=32,
+        choices=AttemptStatus.choices,
+        default=AttemptStatus.CREATED,
         help_text=_("Where the attempt stands; see the Proctored Session Results documentation."),
     )
     status_changed_at = models.DateTimeField(
-        _("status changed at"), null=True, blank=True, help_text=_("When the status last changed."),
+        _("status changed at"),
+        null=True,
+        blank=True,
+        help_text=_("When the status last changed."),
     )
 
     objects = ExamAttemptQuerySet.as_manager()
@@ -239,10 +286,18 @@ class ExamAttempt(TimeStampedModel):
     def clean(self):
         """Refuse an illegal status move or a completion before the start (admin forms call this)."""
         loaded = getattr(self, "_loaded_status", None)
-        if loaded and loaded != self.status and self.status in AttemptStatus.values \
-                and not statuses.can_transition(loaded, self.status):
-            raise ValidationError({"status": _("An exam attempt cannot go from '%(old)s' to '%(new)s'.") % {
-                "old": loaded, "new": self.status}})
+        if (
+            loaded
+            and loaded != self.status
+            and self.status in AttemptStatus.values
+            and not statuses.can_transition(loaded, self.status)
+        ):
+            raise ValidationError(
+                {
+                    "status": _("An exam attempt cannot go from '%(old)s' to '%(new)s'.")
+                    % {"old": loaded, "new": self.status}
+                }
+            )
         if self.started_at and self.completed_at and self.completed_at < self.started_at:
             raise ValidationError({"completed_at": _("An attempt cannot be completed before it started.")})
 
@@ -262,21 +317,36 @@ class AttemptStatusChange(models.Model):
     # SET_NULL, with the attempt code copied: when the exam runtime removes an attempt
     # (edx-proctoring's remove_exam_attempt) the attempt goes, its history stays (openedx/sync.py).
     attempt = models.ForeignKey(
-        ExamAttempt, on_delete=models.SET_NULL, null=True, blank=True, related_name="status_changes",
-        verbose_name=_("attempt"), help_text=_("The attempt whose status changed (empty once it was removed)."),
+        ExamAttempt,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="status_changes",
+        verbose_name=_("attempt"),
+        help_text=_("The attempt whose status changed (empty once it was removed)."),
     )
     attempt_code = models.CharField(
-        _("attempt code"), max_length=64, blank=True,
+        _("attempt code"),
+        max_length=64,
+        blank=True,
         help_text=_("The code of a removed attempt, kept so its history still names it."),
     )
     from_status = models.CharField(_("from"), max_length=32, choices=AttemptStatus.choices, help_text=_("Before."))
     to_status = models.CharField(_("to"), max_length=32, choices=AttemptStatus.choices, help_text=_("After."))
     source = models.CharField(
-        _("source"), max_length=16, choices=Source.choices, help_text=_("What moved the attempt."),
+        _("source"),
+        max_length=16,
+        choices=Source.choices,
+        help_text=_("What moved the attempt."),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("actor"), help_text=_("The staff member who decided, when a person did."),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+        help_text=_("The staff member who decided, when a person did."),
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True, help_text=_("Why, in a few words."))
     changed_at = models.DateTimeField(_("changed at"), auto_now_add=True, help_text=_("When."))
@@ -306,26 +376,39 @@ class Review(models.Model):
     ProviderStatus = statuses.ProviderStatus
 
     attempt = models.ForeignKey(
-        ExamAttempt, on_delete=models.CASCADE, related_name="reviews",
-        verbose_name=_("attempt"), help_text=_("The attempt reviewed."),
+        ExamAttempt,
+        on_delete=models.CASCADE,
+        related_name="reviews",
+        verbose_name=_("attempt"),
+        help_text=_("The attempt reviewed."),
     )
     provider = models.CharField(_("provider"), max_length=100, help_text=_("Provider that posted the review."))
     review_id = models.CharField(
-        _("provider review id"), max_length=255, help_text=_("The provider's unique id of this review."),
+        _("provider review id"),
+        max_length=255,
+        help_text=_("The provider's unique id of this review."),
     )
     provider_status = models.CharField(
-        _("provider status"), max_length=32, choices=ProviderStatus.choices,
+        _("provider status"),
+        max_length=32,
+        choices=ProviderStatus.choices,
         help_text=_("The provider's overall verdict."),
     )
     second_review_requested = models.BooleanField(
-        _("second review requested"), default=False, help_text=_("The provider asked for a second review."),
+        _("second review requested"),
+        default=False,
+        help_text=_("The provider asked for a second review."),
     )
     outcome = models.CharField(
-        _("outcome"), max_length=32, choices=AttemptStatus.choices,
+        _("outcome"),
+        max_length=32,
+        choices=AttemptStatus.choices,
         help_text=_("The attempt status this review decided."),
     )
     disagreement = models.CharField(
-        _("disagreement"), max_length=255, blank=True,
+        _("disagreement"),
+        max_length=255,
+        blank=True,
         help_text=_("Set when the provider's status and its flags disagreed; the stricter outcome won."),
     )
     reviewer = models.CharField(_("reviewer"), max_length=255, blank=True, help_text=_("Who reviewed, per provider."))
@@ -355,22 +438,35 @@ class ReviewFlag(models.Model):
     """
 
     review = models.ForeignKey(
-        Review, on_delete=models.CASCADE, related_name="flags",
-        verbose_name=_("review"), help_text=_("The review this flag belongs to."),
+        Review,
+        on_delete=models.CASCADE,
+        related_name="flags",
+        verbose_name=_("review"),
+        help_text=_("The review this flag belongs to."),
     )
     rule_code = models.CharField(
-        _("rule code"), max_length=100, help_text=_("Rule code as sent, kept even when the rule is unknown."),
+        _("rule code"),
+        max_length=100,
+        help_text=_("Rule code as sent, kept even when the rule is unknown."),
     )
     severity = models.CharField(
-        _("severity"), max_length=32, blank=True,
+        _("severity"),
+        max_length=32,
+        blank=True,
         help_text=_("The rule's severity when the review was decided; empty for an unknown rule."),
     )
     comment = models.TextField(_("comment"), blank=True, help_text=_("The reviewer's comment."))
     start_seconds = models.FloatField(
-        _("start (s)"), null=True, blank=True, help_text=_("Offset from the start of the recording."),
+        _("start (s)"),
+        null=True,
+        blank=True,
+        help_text=_("Offset from the start of the recording."),
     )
     stop_seconds = models.FloatField(
-        _("stop (s)"), null=True, blank=True, help_text=_("Offset from the start of the recording."),
+        _("stop (s)"),
+        null=True,
+        blank=True,
+        help_text=_("Offset from the start of the recording."),
     )
 
     class Meta:
@@ -401,13 +497,15 @@ class ReportTaskQuerySet(models.QuerySet):
         """
         course_tasks = self.filter(course_id=course_key)
         # Per report type, newest first: the order of the index proctoring_task_course_idx.
-        last_ended = (course_tasks.filter(report_type=models.OuterRef("report_type"), active__isnull=True)
-                      .order_by("-created", "-id").values("pk")[:1])
+        last_ended = (
+            course_tasks.filter(report_type=models.OuterRef("report_type"), active__isnull=True)
+            .order_by("-created", "-id")
+            .values("pk")[:1]
+        )
         since = now - ReportTask.FAILURE_SHOWN_FOR
         recent = models.Q(finished_at__gte=since) | models.Q(finished_at__isnull=True, created__gte=since)
         return course_tasks.filter(
-            models.Q(active=True)
-            | (models.Q(pk=models.Subquery(last_ended), state=ReportTask.State.FAILED) & recent)
+            models.Q(active=True) | (models.Q(pk=models.Subquery(last_ended), state=ReportTask.State.FAILED) & recent)
         )
 
     def update(self, **kwargs):
@@ -440,8 +538,7 @@ class ReportTaskQuerySet(models.QuerySet):
     def stalled(self, cutoff):
         """Running tasks with no sign of life since ``cutoff`` (rows from before heartbeats: by their start)."""
         return self.filter(
-            models.Q(heartbeat_at__lt=cutoff)
-            | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
+            models.Q(heartbeat_at__lt=cutoff) | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
             state=ReportTask.State.RUNNING,
         )
 
@@ -476,14 +573,16 @@ class ReportTaskQuerySet(models.QuerySet):
             task.rows_done = 0
             task.rows_total = None
             task.message = ""
-            task.save(update_fields=["state", "started_at", "heartbeat_at", "runs", "rows_done", "rows_total",
-                                     "message"])
+            task.save(
+                update_fields=["state", "started_at", "heartbeat_at", "runs", "rows_done", "rows_total", "message"]
+            )
         return task
 
     claim.alters_data = True
 
     def fail(self, task_id, message, run=None):
         """Mark an active task failed with a short message (no personal data); ``run``: only while that run has it."""
+
         def update():
             tasks = self.filter(pk=task_id, state__in=ReportTask.ACTIVE_STATES)
             if run is not None:
@@ -514,7 +613,8 @@ class ReportTaskQuerySet(models.QuerySet):
         ids = list(stale.values_list("pk", flat=True))
         if ids:
             self.filter(pk__in=ids, state__in=ReportTask.ACTIVE_STATES).update(
-                state=ReportTask.State.FAILED, finished_at=now,
+                state=ReportTask.State.FAILED,
+                finished_at=now,
                 message="The report took too long and was stopped. Generate it again.",
             )
             log.warning("Failed %d stale report task(s): %s", len(ids), ids)
@@ -549,8 +649,9 @@ class ReportTaskQuerySet(models.QuerySet):
                 task.save(update_fields=["state", "heartbeat_at", "message", "celery_task_id"])
                 requeued.append(task)
         if requeued or failed:
-            log.warning("Report tasks whose worker stopped: queued again %s, failed %s.",
-                        [t.pk for t in requeued], failed)
+            log.warning(
+                "Report tasks whose worker stopped: queued again %s, failed %s.", [t.pk for t in requeued], failed
+            )
         return requeued, failed
 
     recover_stalled.alters_data = True
@@ -604,20 +705,35 @@ class ReportTask(models.Model):
 
     course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course reported on."))
     report_type = models.CharField(
-        _("report type"), max_length=64, choices=ReportType.choices, default=ReportType.PROCTORED_EXAM_RESULTS,
+        _("report type"),
+        max_length=64,
+        choices=ReportType.choices,
+        default=ReportType.PROCTORED_EXAM_RESULTS,
         help_text=_("Which report."),
     )
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("requester"), help_text=_("Who asked for the report."),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requester"),
+        help_text=_("Who asked for the report."),
     )
     state = models.CharField(
-        _("state"), max_length=16, choices=State.choices, default=State.QUEUED, help_text=_("Where the task stands."),
+        _("state"),
+        max_length=16,
+        choices=State.choices,
+        default=State.QUEUED,
+        help_text=_("Where the task stands."),
     )
     options = models.JSONField(_("options"), default=dict, blank=True, help_text=_("E.g. extra columns asked for."))
     rows_done = models.PositiveBigIntegerField(_("rows done"), default=0, help_text=_("Rows written so far."))
     rows_total = models.PositiveBigIntegerField(
-        _("rows total"), null=True, blank=True, help_text=_("Rows to write, once counted."),
+        _("rows total"),
+        null=True,
+        blank=True,
+        help_text=_("Rows to write, once counted."),
     )
     message = models.CharField(_("message"), max_length=500, blank=True, help_text=_("Status or error message."))
     celery_task_id = models.CharField(_("Celery task id"), max_length=255, blank=True, help_text=_("Celery's id."))
@@ -625,15 +741,22 @@ class ReportTask(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True, help_text=_("When a worker began."))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, help_text=_("When it ended."))
     heartbeat_at = models.DateTimeField(
-        _("heartbeat"), null=True, blank=True,
+        _("heartbeat"),
+        null=True,
+        blank=True,
         help_text=_("Last sign of life from the worker running it; a stale one means the worker died."),
     )
     runs = models.PositiveSmallIntegerField(
-        _("runs"), default=0,
+        _("runs"),
+        default=0,
         help_text=_("How many times a worker started it: a task whose worker died is queued again once."),
     )
     active = models.BooleanField(
-        _("active"), null=True, blank=True, default=None, editable=False,
+        _("active"),
+        null=True,
+        blank=True,
+        default=None,
+        editable=False,
         help_text=_("True while queued or running, empty once ended: the one-active-task rule's unique key."),
     )
 
@@ -645,7 +768,8 @@ class ReportTask(models.Model):
         ordering = ["-created", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["course_id", "report_type", "active"], name="proctoring_results_one_active_task",
+                fields=["course_id", "report_type", "active"],
+                name="proctoring_results_one_active_task",
             ),
         ]
         indexes = [
@@ -700,28 +824,46 @@ class Report(models.Model):
     """
 
     task = models.OneToOneField(
-        ReportTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="report",
-        verbose_name=_("task"), help_text=_("The task that produced it; one report per task."),
+        ReportTask,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="report",
+        verbose_name=_("task"),
+        help_text=_("The task that produced it; one report per task."),
     )
     course_id = CourseKeyField(_("course id"), max_length=255, case_sensitive=True, help_text=_("Course reported on."))
     report_type = models.CharField(
-        _("report type"), max_length=64, choices=ReportTask.ReportType.choices,
-        default=ReportTask.ReportType.PROCTORED_EXAM_RESULTS, help_text=_("Which report."),
+        _("report type"),
+        max_length=64,
+        choices=ReportTask.ReportType.choices,
+        default=ReportTask.ReportType.PROCTORED_EXAM_RESULTS,
+        help_text=_("Which report."),
     )
     file_name = models.CharField(_("file name"), max_length=512, help_text=_("Name shown and downloaded."))
     storage_key = models.CharField(
-        _("storage key"), max_length=1024, unique=True, help_text=_("Name of the file in the report storage."),
+        _("storage key"),
+        max_length=1024,
+        unique=True,
+        help_text=_("Name of the file in the report storage."),
     )
     size_bytes = models.PositiveBigIntegerField(_("size (bytes)"), help_text=_("File size."))
     row_count = models.PositiveBigIntegerField(_("rows"), help_text=_("Data rows, header excluded."))
     checksum_sha256 = models.CharField(_("SHA-256"), max_length=64, help_text=_("Checksum of the file's bytes."))
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("requester"), help_text=_("Who asked for the report."),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requester"),
+        help_text=_("Who asked for the report."),
     )
     created = models.DateTimeField(_("created"), help_text=_("When the report was generated (UTC)."))
     data_version = models.CharField(
-        _("data version"), max_length=64, blank=True,
+        _("data version"),
+        max_length=64,
+        blank=True,
         help_text=_("Fingerprint of the course's data and the report's options when it was generated."),
     )
 
@@ -752,16 +894,29 @@ class ReportDownload(models.Model):
     """
 
     report = models.ForeignKey(
-        Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="downloads",
-        verbose_name=_("report"), help_text=_("The report fetched (empty once deleted)."),
+        Report,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="downloads",
+        verbose_name=_("report"),
+        help_text=_("The report fetched (empty once deleted)."),
     )
     course_id = CourseKeyField(
-        _("course id"), max_length=255, case_sensitive=True, help_text=_("Course of the report."),
+        _("course id"),
+        max_length=255,
+        case_sensitive=True,
+        help_text=_("Course of the report."),
     )
     file_name = models.CharField(_("file name"), max_length=512, help_text=_("The report's file name."))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("user"), help_text=_("Who downloaded it."),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+        help_text=_("Who downloaded it."),
     )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True, help_text=_("From where."))
     downloaded_at = models.DateTimeField(_("downloaded at"), auto_now_add=True, help_text=_("When."))
@@ -788,32 +943,50 @@ class EdxProctoringSync(models.Model):
     ROW_ID = 1
 
     synced_until = models.DateTimeField(
-        _("synced until"), null=True, blank=True,
+        _("synced until"),
+        null=True,
+        blank=True,
         help_text=_("Every edx-proctoring row modified before this was compared by a reconciliation pass."),
     )
     running_since = models.DateTimeField(
-        _("pass running since"), null=True, blank=True,
+        _("pass running since"),
+        null=True,
+        blank=True,
         help_text=_("Start of the reconciliation pass under way; empty when none runs."),
     )
     last_pass_started_at = models.DateTimeField(_("last pass started"), null=True, blank=True, help_text=_("When."))
     last_pass_finished_at = models.DateTimeField(_("last pass finished"), null=True, blank=True, help_text=_("When."))
     last_pass_full = models.BooleanField(
-        _("last pass was full"), default=False, help_text=_("True when the last pass compared every row."),
+        _("last pass was full"),
+        default=False,
+        help_text=_("True when the last pass compared every row."),
     )
     last_full_pass_at = models.DateTimeField(
-        _("last full pass"), null=True, blank=True, help_text=_("Start of the last pass that compared every row."),
+        _("last full pass"),
+        null=True,
+        blank=True,
+        help_text=_("Start of the last pass that compared every row."),
     )
     behind_seconds = models.FloatField(
-        _("behind (seconds)"), null=True, blank=True,
-        help_text=_("How far behind the last pass found this app: the age of the oldest change it had to repair "
-                    "(0 when the receivers had already applied everything)."),
+        _("behind (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "How far behind the last pass found this app: the age of the oldest change it had to repair "
+            "(0 when the receivers had already applied everything)."
+        ),
     )
     last_pass_read = models.PositiveIntegerField(_("rows read"), default=0, help_text=_("By the last pass."))
     last_pass_repaired = models.PositiveIntegerField(
-        _("rows repaired"), default=0, help_text=_("Rows the last pass created, changed or removed here."),
+        _("rows repaired"),
+        default=0,
+        help_text=_("Rows the last pass created, changed or removed here."),
     )
     last_error = models.CharField(
-        _("last error"), max_length=255, blank=True, help_text=_("Why the last pass failed, if it did."),
+        _("last error"),
+        max_length=255,
+        blank=True,
+        help_text=_("Why the last pass failed, if it did."),
     )
 
     class Meta:

@@ -57,6 +57,7 @@ def _raw_payload(submission):
 
 # ---------------------------------------------------------------- recording a review
 
+
 def record_review(provider, submission):
     """
     Record a provider's review of an attempt (a ``ReviewSubmission``) and apply its decision.
@@ -67,7 +68,8 @@ def record_review(provider, submission):
     validated where it came in (the callback's serializer).
     """
     decision = rules.decide(
-        submission.status, [flag.rule for flag in submission.flags],
+        submission.status,
+        [flag.rule for flag in submission.flags],
         second_review_requested=submission.second_review,
     )
     with transaction.atomic():
@@ -76,52 +78,94 @@ def record_review(provider, submission):
         if existing is not None:
             return _duplicate(existing, attempt, submission)
         if attempt.status in NOT_YET_SUBMITTED:
-            raise ReviewConflict.on("attempt_code", (
-                f"The attempt has not been submitted for review yet (its status is '{attempt.status}'); "
-                "send the review once the learner has completed the exam."))
+            raise ReviewConflict.on(
+                "attempt_code",
+                (
+                    f"The attempt has not been submitted for review yet (its status is '{attempt.status}'); "
+                    "send the review once the learner has completed the exam."
+                ),
+            )
         try:
             # A savepoint, so losing the race on the unique constraint leaves the transaction usable.
             with transaction.atomic():
                 review = Review.objects.create(
-                    attempt=attempt, provider=provider, review_id=submission.review_id,
-                    provider_status=submission.status, second_review_requested=submission.second_review,
-                    outcome=decision.outcome, disagreement=decision.disagreement, reviewer=submission.reviewer,
-                    reviewed_at=submission.reviewed_at, raw_payload=_raw_payload(submission),
+                    attempt=attempt,
+                    provider=provider,
+                    review_id=submission.review_id,
+                    provider_status=submission.status,
+                    second_review_requested=submission.second_review,
+                    outcome=decision.outcome,
+                    disagreement=decision.disagreement,
+                    reviewer=submission.reviewer,
+                    reviewed_at=submission.reviewed_at,
+                    raw_payload=_raw_payload(submission),
                 )
         except IntegrityError:
             existing = Review.objects.get(provider=provider, review_id=submission.review_id)
             return _duplicate(existing, attempt, submission)
-        ReviewFlag.objects.bulk_create([
-            ReviewFlag(review=review, rule_code=flag.rule, severity=severity, comment=flag.comment,
-                       start_seconds=flag.start, stop_seconds=flag.stop)
-            for flag, (_code, severity) in zip(submission.flags, decision.severities, strict=True)
-        ])
+        ReviewFlag.objects.bulk_create(
+            [
+                ReviewFlag(
+                    review=review,
+                    rule_code=flag.rule,
+                    severity=severity,
+                    comment=flag.comment,
+                    start_seconds=flag.start,
+                    stop_seconds=flag.stop,
+                )
+                for flag, (_code, severity) in zip(submission.flags, decision.severities, strict=True)
+            ]
+        )
         status = _apply(attempt, review, submission, decision)
     log.info(
         "Recorded review %s from provider %s for attempt %s: outcome %s, attempt now %s (%d flag(s), %d unknown).",
-        review.review_id, provider, attempt.attempt_code, decision.outcome, status,
-        len(submission.flags), len(decision.unknown_codes),
+        review.review_id,
+        provider,
+        attempt.attempt_code,
+        decision.outcome,
+        status,
+        len(submission.flags),
+        len(decision.unknown_codes),
     )
-    return ReviewResult(attempt_code=attempt.attempt_code, review_id=review.review_id, status=status,
-                        outcome=review.outcome, duplicate=False)
+    return ReviewResult(
+        attempt_code=attempt.attempt_code,
+        review_id=review.review_id,
+        status=status,
+        outcome=review.outcome,
+        duplicate=False,
+    )
 
 
 def _duplicate(existing, attempt, submission):
     if existing.attempt_id != attempt.id:
         raise ReviewConflict.on("review_id", "This review id was already used for another attempt.")
     log.info("Review %s from provider %s delivered again; nothing changed.", existing.review_id, existing.provider)
-    return ReviewResult(attempt_code=attempt.attempt_code, review_id=existing.review_id, status=attempt.status,
-                        outcome=existing.outcome, duplicate=True)
+    return ReviewResult(
+        attempt_code=attempt.attempt_code,
+        review_id=existing.review_id,
+        status=attempt.status,
+        outcome=existing.outcome,
+        duplicate=True,
+    )
 
 
 def _apply(attempt, review, submission, decision):
     """Move the attempt to the review's outcome, unless a review decided later is already recorded."""
-    if submission.reviewed_at is not None and Review.objects.filter(
-        attempt=attempt, reviewed_at__gt=submission.reviewed_at,
-    ).exclude(pk=review.pk).exists():
+    if (
+        submission.reviewed_at is not None
+        and Review.objects.filter(
+            attempt=attempt,
+            reviewed_at__gt=submission.reviewed_at,
+        )
+        .exclude(pk=review.pk)
+        .exists()
+    ):
         # A late redelivery of an older review: kept in the history, but it does not undo the newer one.
-        log.info("Review %s is older than one already recorded; attempt %s left as it was.",
-                 review.review_id, attempt.attempt_code)
+        log.info(
+            "Review %s is older than one already recorded; attempt %s left as it was.",
+            review.review_id,
+            attempt.attempt_code,
+        )
         return attempt.status
     source = attempts.Source.PROVIDER
     reason = f"Review {review.review_id} by {review.provider}"
@@ -133,6 +177,7 @@ def _apply(attempt, review, submission, decision):
 
 
 # ---------------------------------------------------------------- staff decisions
+
 
 def record_staff_decision(attempt_code, status, *, actor, reason):
     """
@@ -154,34 +199,60 @@ def record_staff_decision(attempt_code, status, *, actor, reason):
     with transaction.atomic():
         attempt = attempts.lock(attempt_code)
         if attempt.status not in STAFF_DECIDABLE:
-            raise ReviewConflict.on("status", (
-                f"Only an attempt awaiting a second review, or already Satisfactory or Unsatisfactory, can be "
-                f"decided by course staff; this attempt's status is '{attempt.status}'."))
+            raise ReviewConflict.on(
+                "status",
+                (
+                    f"Only an attempt awaiting a second review, or already Satisfactory or Unsatisfactory, can be "
+                    f"decided by course staff; this attempt's status is '{attempt.status}'."
+                ),
+            )
         if attempt.status == status:
             # Deciding what is already decided is a no-op, so a retried request is harmless.
-            return StaffDecisionResult(attempt_code=attempt.attempt_code, status=attempt.status,
-                                       status_label=str(AttemptStatus(attempt.status).label), changed=False)
+            return StaffDecisionResult(
+                attempt_code=attempt.attempt_code,
+                status=attempt.status,
+                status_label=str(AttemptStatus(attempt.status).label),
+                changed=False,
+            )
         old_status = attempt.status
         attempts.transition(attempt, status, source=attempts.Source.STAFF, actor=actor, reason=reason.strip())
-    log.info("Staff user %s moved attempt %s from %s to %s.", getattr(actor, "pk", None), attempt_code,
-             old_status, status)
-    return StaffDecisionResult(attempt_code=attempt.attempt_code, status=attempt.status,
-                               status_label=str(statuses.label(attempt.status)), changed=True)
+    log.info(
+        "Staff user %s moved attempt %s from %s to %s.", getattr(actor, "pk", None), attempt_code, old_status, status
+    )
+    return StaffDecisionResult(
+        attempt_code=attempt.attempt_code,
+        status=attempt.status,
+        status_label=str(statuses.label(attempt.status)),
+        changed=True,
+    )
 
 
 # ---------------------------------------------------------------- reading
 
+
 def _flag_data(flag):
-    return ReviewFlagData(rule_code=flag.rule_code, severity=flag.severity, comment=flag.comment,
-                          start_seconds=flag.start_seconds, stop_seconds=flag.stop_seconds)
+    return ReviewFlagData(
+        rule_code=flag.rule_code,
+        severity=flag.severity,
+        comment=flag.comment,
+        start_seconds=flag.start_seconds,
+        stop_seconds=flag.stop_seconds,
+    )
 
 
 def review_data(review, attempt_code):
     return ReviewData(
-        id=review.id, attempt_code=attempt_code, provider=review.provider, review_id=review.review_id,
-        provider_status=review.provider_status, second_review_requested=review.second_review_requested,
-        outcome=review.outcome, disagreement=review.disagreement, reviewer=review.reviewer,
-        reviewed_at=review.reviewed_at, received_at=review.received_at,
+        id=review.id,
+        attempt_code=attempt_code,
+        provider=review.provider,
+        review_id=review.review_id,
+        provider_status=review.provider_status,
+        second_review_requested=review.second_review_requested,
+        outcome=review.outcome,
+        disagreement=review.disagreement,
+        reviewer=review.reviewer,
+        reviewed_at=review.reviewed_at,
+        received_at=review.received_at,
         flags=tuple(_flag_data(flag) for flag in review.flags.all()),
     )
 
@@ -190,8 +261,11 @@ def list_attempt_reviews(attempt_code):
     """An attempt's reviews, oldest first: the append-only history."""
     if not ExamAttempt.objects.filter(attempt_code=attempt_code).exists():
         raise AttemptNotFound("No exam attempt with that attempt code.")
-    reviews = (Review.objects.filter(attempt__attempt_code=attempt_code)
-               .order_by("received_at", "id").prefetch_related("flags"))
+    reviews = (
+        Review.objects.filter(attempt__attempt_code=attempt_code)
+        .order_by("received_at", "id")
+        .prefetch_related("flags")
+    )
     return [review_data(review, attempt_code) for review in reviews]
 
 

@@ -68,8 +68,9 @@ MAX_RULE_CODE_LENGTH = 100
 
 def is_valid_rule_code(code):
     """Non-empty text of at most 100 printable characters, without surrounding spaces."""
-    return (isinstance(code, str) and 0 < len(code) <= MAX_RULE_CODE_LENGTH and code == code.strip()
-            and code.isprintable())
+    return (
+        isinstance(code, str) and 0 < len(code) <= MAX_RULE_CODE_LENGTH and code == code.strip() and code.isprintable()
+    )
 
 
 def validate_rules_setting(value):
@@ -80,8 +81,9 @@ def validate_rules_setting(value):
     problems = []
     for code, spec in value.items():
         if not is_valid_rule_code(code):
-            problems.append(f"rule code {str(code)[:110]!r} must be 1-100 printable characters without "
-                            "surrounding spaces.")
+            problems.append(
+                f"rule code {str(code)[:110]!r} must be 1-100 printable characters without surrounding spaces."
+            )
             continue
         if not isinstance(spec, dict):
             problems.append(f"rule '{code}' must be a dict with 'severity' (and 'description' for a new rule).")
@@ -122,8 +124,7 @@ def catalog():
 #: to different outcomes, the stricter one wins. An incomplete review (error)
 #: is stricter than a pass, a person looking again is stricter than that, and
 #: Unsatisfactory is the strictest.
-STRICTNESS = (AttemptStatus.VERIFIED, AttemptStatus.ERROR, AttemptStatus.SECOND_REVIEW_REQUIRED,
-              AttemptStatus.REJECTED)
+STRICTNESS = (AttemptStatus.VERIFIED, AttemptStatus.ERROR, AttemptStatus.SECOND_REVIEW_REQUIRED, AttemptStatus.REJECTED)
 
 #: What the provider's overall status says on its own. ``suspicious`` fails, as
 #: in Open edX: the seed's Unsatisfactory is "some suspicious activity has been observed".
@@ -167,8 +168,9 @@ def decide(provider_status, rule_codes, *, second_review_requested=False, second
       for a second review always gets one.
     """
     if provider_status not in STATUS_OUTCOMES:
-        raise ValueError(f"'{provider_status}' is not a provider status; expected one of: "
-                         f"{', '.join(ProviderStatus.ALL)}.")
+        raise ValueError(
+            f"'{provider_status}' is not a provider status; expected one of: {', '.join(ProviderStatus.ALL)}."
+        )
     if second_review_on_failure is None:
         second_review_on_failure = bool(app_settings.SECOND_REVIEW_ON_FAILURE)
     rules = catalog()
@@ -190,20 +192,28 @@ def decide(provider_status, rule_codes, *, second_review_requested=False, second
 
     disagreement = ""
     if status_outcome == AttemptStatus.VERIFIED and integrity:
-        disagreement = (f"Provider status 'passed' but integrity flag(s) {', '.join(integrity)}; "
-                        f"the stricter outcome 'rejected' was applied.")
+        disagreement = (
+            f"Provider status 'passed' but integrity flag(s) {', '.join(integrity)}; "
+            f"the stricter outcome 'rejected' was applied."
+        )
     elif status_outcome == AttemptStatus.REJECTED and not integrity:
-        disagreement = (f"Provider status '{provider_status}' but no integrity flag; "
-                        f"the stricter outcome 'rejected' was applied.")
+        disagreement = (
+            f"Provider status '{provider_status}' but no integrity flag; the stricter outcome 'rejected' was applied."
+        )
     elif status_outcome == AttemptStatus.ERROR and integrity:
-        disagreement = (f"Provider status 'not_reviewed' but integrity flag(s) {', '.join(integrity)}; "
-                        f"one instance is Unsatisfactory, so 'rejected' was applied.")
+        disagreement = (
+            f"Provider status 'not_reviewed' but integrity flag(s) {', '.join(integrity)}; "
+            f"one instance is Unsatisfactory, so 'rejected' was applied."
+        )
 
     if outcome == AttemptStatus.REJECTED and (second_review_requested or second_review_on_failure):
         outcome = AttemptStatus.SECOND_REVIEW_REQUIRED
     elif second_review_requested:
         outcome = AttemptStatus.SECOND_REVIEW_REQUIRED
     return Decision(
-        outcome=outcome, severities=tuple(severities), integrity_codes=integrity, unknown_codes=unknown,
+        outcome=outcome,
+        severities=tuple(severities),
+        integrity_codes=integrity,
+        unknown_codes=unknown,
         disagreement=disagreement[:255],
     )

@@ -91,8 +91,7 @@ _FORWARD = {
 
 #: status -> the statuses it may move to.
 TRANSITIONS = {
-    status: frozenset(targets | ({S.ERROR} if status != S.ERROR else set()))
-    for status, targets in _FORWARD.items()
+    status: frozenset(targets | ({S.ERROR} if status != S.ERROR else set())) for status, targets in _FORWARD.items()
 }
 
 
@@ -102,8 +101,7 @@ def parse_status(value):
         return AttemptStatus(value)
     except ValueError:
         raise UnknownStatus(
-            f"'{value}' is not an exam attempt status; expected one of: "
-            f"{', '.join(AttemptStatus.values)}."
+            f"'{value}' is not an exam attempt status; expected one of: {', '.join(AttemptStatus.values)}."
         ) from None
 
 

@@ -31,8 +31,10 @@ def get_report_storage():
         return storages[alias]
     # Owner-only: the files hold personal data, and other local accounts must not read them.
     return FileSystemStorage(
-        location=os.path.join(settings.MEDIA_ROOT, "proctoring_results"), base_url=None,
-        file_permissions_mode=0o600, directory_permissions_mode=0o700,
+        location=os.path.join(settings.MEDIA_ROOT, "proctoring_results"),
+        base_url=None,
+        file_permissions_mode=0o600,
+        directory_permissions_mode=0o700,
     )
 
 
@@ -170,8 +172,7 @@ class S3MultipartUpload:
     def _start(self):
         try:
             self._claim_name()
-            created = self.client.create_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key,
-                                                          **self.params)
+            created = self.client.create_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key, **self.params)
         except Exception as exc:
             raise ReportUploadError(type(exc).__name__) from exc
         self.upload_id = created["UploadId"]
@@ -186,8 +187,13 @@ class S3MultipartUpload:
             try:
                 if self.error is None:
                     number = len(self.parts) + 1
-                    sent = self.client.upload_part(Bucket=self.storage.bucket_name, Key=self.key,
-                                                   UploadId=self.upload_id, PartNumber=number, Body=part)
+                    sent = self.client.upload_part(
+                        Bucket=self.storage.bucket_name,
+                        Key=self.key,
+                        UploadId=self.upload_id,
+                        PartNumber=number,
+                        Body=part,
+                    )
                     self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
             except Exception as exc:  # noqa: BLE001 - handed to the writer's thread
                 self.error = exc
@@ -210,15 +216,18 @@ class S3MultipartUpload:
         try:
             if self.thread is None:  # smaller than one part
                 self._claim_name()
-                self.client.put_object(Bucket=self.storage.bucket_name, Key=self.key, Body=self._take(),
-                                       **self.params)
+                self.client.put_object(Bucket=self.storage.bucket_name, Key=self.key, Body=self._take(), **self.params)
                 return self.name
             if self.pending:
                 self._hand_over(self._take())
             self._join()
             self._raise_if_failed()
-            self.client.complete_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key,
-                                                  UploadId=self.upload_id, MultipartUpload={"Parts": self.parts})
+            self.client.complete_multipart_upload(
+                Bucket=self.storage.bucket_name,
+                Key=self.key,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": self.parts},
+            )
         except ReportUploadError:
             self.abort()
             raise
@@ -236,8 +245,7 @@ class S3MultipartUpload:
         if self.upload_id is None:
             return
         try:
-            self.client.abort_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key,
-                                               UploadId=self.upload_id)
+            self.client.abort_multipart_upload(Bucket=self.storage.bucket_name, Key=self.key, UploadId=self.upload_id)
             self.upload_id = None
         except Exception as exc:  # noqa: BLE001 - must not hide the failure that led here
             log.warning("Could not abort the multipart upload of %s: %s", self.key, type(exc).__name__)

@@ -17,7 +17,9 @@ from .exceptions import ReportGenerationFailed, ReportTaskNotFound
 
 @shared_task(
     name="proctoring_results.generate_proctored_exam_results_report",
-    acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
 )
 def generate_proctored_exam_results_report(task_id):
     try:
@@ -39,8 +41,13 @@ def fail_stale_report_tasks():
 # The body lives with the Open edX face; these only name the tasks. Acknowledged late, so a change
 # whose worker died is delivered again (applying a change twice writes once).
 
-@shared_task(name="proctoring_results.sync_edx_proctoring_changes", acks_late=True, reject_on_worker_lost=True,
-             ignore_result=True)
+
+@shared_task(
+    name="proctoring_results.sync_edx_proctoring_changes",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def sync_edx_proctoring_changes(changes):
     from .openedx import sync
 

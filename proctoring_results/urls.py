@@ -30,10 +30,17 @@ urlpatterns = [
     path("api/proctoring-results/v1/", include("proctoring_results.rest_api.v1.urls")),
     path("courses/<course_key:course_id>/instructor/data_download/", views.data_download, name="data_download"),
     # The page's live parts as HTML, fetched by its script (one rendering per part).
-    path("courses/<course_key:course_id>/instructor/data_download/tasks/", views.data_download_tasks,
-         name="data_download_tasks"),
-    path("courses/<course_key:course_id>/instructor/data_download/reports/", views.data_download_reports,
-         name="data_download_reports"),
-    path("proctoring-results/reports/download/<str:token>/", views.ReportDownloadView.as_view(),
-         name="report_download"),
+    path(
+        "courses/<course_key:course_id>/instructor/data_download/tasks/",
+        views.data_download_tasks,
+        name="data_download_tasks",
+    ),
+    path(
+        "courses/<course_key:course_id>/instructor/data_download/reports/",
+        views.data_download_reports,
+        name="data_download_reports",
+    ),
+    path(
+        "proctoring-results/reports/download/<str:token>/", views.ReportDownloadView.as_view(), name="report_download"
+    ),
 ]

@@ -11,15 +11,20 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_safe
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 from rest_framework.views import APIView
 
 from . import api, charts, formats
 from .conf import app_settings
 from .exceptions import (
-    CourseIdTooLong, InvalidCourseId, ProctoringResultsError, ReportFileMissing, ReportLinkExpired, ReportLinkInvalid,
+    CourseIdTooLong,
+    InvalidCourseId,
+    ProctoringResultsError,
+    ReportFileMissing,
+    ReportLinkExpired,
+    ReportLinkInvalid,
 )
 from .links import deliver, read_report_link, report_download_link
 
@@ -32,9 +37,17 @@ PAGE_REPORT_LIMIT = api.REPORT_PAGE_SIZE
 
 def _message_page(request, status, title, message, course_id=None, new_link_hint=False):
     """A small page that says what went wrong and where to go next (``new_link_hint``: get a new link there)."""
-    return render(request, "proctoring_results/message.html", {
-        "title": title, "message": message, "course_id": course_id, "new_link_hint": new_link_hint,
-    }, status=status)
+    return render(
+        request,
+        "proctoring_results/message.html",
+        {
+            "title": title,
+            "message": message,
+            "course_id": course_id,
+            "new_link_hint": new_link_hint,
+        },
+        status=status,
+    )
 
 
 def _dashboard_strings():
@@ -58,7 +71,9 @@ def _course_for_page(request, course_id):
         return None, _message_page(request, 404, _("Course not found"), str(exc))
     if not api.can_view_course_results(request.user, course_key):
         return None, _message_page(
-            request, 403, _("Permission denied"),
+            request,
+            403,
+            _("Permission denied"),
             _("Only the course team can see this course's proctored exam results."),
         )
     return course_key, None
@@ -145,8 +160,12 @@ def data_download_tasks(request, course_id):
 @require_safe
 def data_download_reports(request, course_id):
     """The report list with freshly signed links, as HTML, fetched by the page's script (``_report_list.html``)."""
-    return _part(request, course_id, "proctoring_results/_report_list.html",
-                 lambda course_key: _reports_context(request, course_key))
+    return _part(
+        request,
+        course_id,
+        "proctoring_results/_report_list.html",
+        lambda course_key: _reports_context(request, course_key),
+    )
 
 
 class ReportDownloadView(APIView):
@@ -174,10 +193,13 @@ class ReportDownloadView(APIView):
             if on_team is False:
                 return self._not_on_team(request)
             return _message_page(
-                request, 410, _("This link has expired"),
+                request,
+                410,
+                _("This link has expired"),
                 _("Report links expire within %(lifetime)s. Return to the Data Download page to get a new link.")
                 % {"lifetime": formats.link_lifetime()},
-                course_id=report.course_id if report else None, new_link_hint=True,
+                course_id=report.course_id if report else None,
+                new_link_hint=True,
             )
         except ReportLinkInvalid:
             return self._refused(request)
@@ -188,7 +210,9 @@ class ReportDownloadView(APIView):
             return self._refused(request, report.course_id if report else None)
         if report is None:
             return _message_page(
-                request, 404, _("Report not found"),
+                request,
+                404,
+                _("Report not found"),
                 _("This report no longer exists. Return to the Data Download page for the current reports."),
             )
         return self._serve(request, report, link)
@@ -208,19 +232,28 @@ class ReportDownloadView(APIView):
     def _refused(request, course_id=None):
         """A link that is not this course-team member's (altered, or made for someone else): get your own."""
         return _message_page(
-            request, 403, _("This link cannot be used"),
-            _("This download link is not valid for your account. Return to the Data Download page of your "
-              "course and click the report's link there to get a new one."),
-            course_id=course_id, new_link_hint=True,
+            request,
+            403,
+            _("This link cannot be used"),
+            _(
+                "This download link is not valid for your account. Return to the Data Download page of your "
+                "course and click the report's link there to get a new one."
+            ),
+            course_id=course_id,
+            new_link_hint=True,
         )
 
     @staticmethod
     def _not_on_team(request):
         """A learner (or anyone off the course team) followed a link: no advice that could not work for them."""
         return _message_page(
-            request, 403, _("Only the course team can download these reports"),
-            _("These reports hold the proctoring results of a course's learners, so only the course team can "
-              "download them. If you think you should have access, ask the course team."),
+            request,
+            403,
+            _("Only the course team can download these reports"),
+            _(
+                "These reports hold the proctoring results of a course's learners, so only the course team can "
+                "download them. If you think you should have access, ask the course team."
+            ),
         )
 
     def _serve(self, request, report, link):
@@ -229,21 +262,29 @@ class ReportDownloadView(APIView):
         except ReportLinkExpired:
             # Under a second left: a presigned URL cannot expire by then, so this link is done.
             return _message_page(
-                request, 410, _("This link has expired"),
-                _("Return to the Data Download page to get a new link."), course_id=report.course_id,
+                request,
+                410,
+                _("This link has expired"),
+                _("Return to the Data Download page to get a new link."),
+                course_id=report.course_id,
             )
         except ReportFileMissing:
             return _message_page(
-                request, 404, _("Report file not found"),
-                _("The file of this report is no longer available. Generate a new report on the Data "
-                  "Download page."), course_id=report.course_id,
+                request,
+                404,
+                _("Report file not found"),
+                _("The file of this report is no longer available. Generate a new report on the Data Download page."),
+                course_id=report.course_id,
             )
         api.record_report_download(report, request.user, _client_ip(request))
         if delivery.url is not None:
             response = HttpResponseRedirect(delivery.url)
         else:
             response = FileResponse(
-                delivery.file, as_attachment=True, filename=report.file_name, content_type="text/csv; charset=utf-8",
+                delivery.file,
+                as_attachment=True,
+                filename=report.file_name,
+                content_type="text/csv; charset=utf-8",
             )
         response["Cache-Control"] = "no-store"
         return response

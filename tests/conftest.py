@@ -19,8 +19,11 @@ pytest_plugins = ["tests.services"]
 LMS_SETTINGS = "tests.openedx.lms_settings"
 #: tests/edx_proctoring_live need edx-proctoring installed beside this app: `make test-edx-proctoring-live`.
 LIVE_SETTINGS = "tests.edx_proctoring_live.settings"
-collect_ignore = [folder for folder, wanted in (("openedx", LMS_SETTINGS), ("edx_proctoring_live", LIVE_SETTINGS))
-                  if os.environ.get("DJANGO_SETTINGS_MODULE") != wanted]
+collect_ignore = [
+    folder
+    for folder, wanted in (("openedx", LMS_SETTINGS), ("edx_proctoring_live", LIVE_SETTINGS))
+    if os.environ.get("DJANGO_SETTINGS_MODULE") != wanted
+]
 
 
 _LEAKED_OVERRIDES = []

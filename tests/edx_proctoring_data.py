@@ -20,13 +20,26 @@ T1 = "2026-03-01 10:30:00"
 MODIFIED = "2026-03-02 12:00:00"
 
 #: (id, username, email)
-USERS = [(11, "ada", "ada@example.edu"), (12, "grace", "grace@example.edu"), (13, "linus", "linus@example.edu"),
-         (14, "ghost", "ghost@example.edu")]
+USERS = [
+    (11, "ada", "ada@example.edu"),
+    (12, "grace", "grace@example.edu"),
+    (13, "linus", "linus@example.edu"),
+    (14, "ghost", "ghost@example.edu"),
+]
 
 #: (id, course_id, content_id, exam_name, time_limit_mins, is_proctored, is_practice_exam, is_active, backend)
 EXAMS = [
-    (1, COURSE, "block-v1:EdxP+Import101+2026+type@sequential+block@final", "Final Exam", 90, 1, 0, 1,
-     "software_secure"),
+    (
+        1,
+        COURSE,
+        "block-v1:EdxP+Import101+2026+type@sequential+block@final",
+        "Final Exam",
+        90,
+        1,
+        0,
+        1,
+        "software_secure",
+    ),
     (2, COURSE, "block-v1:EdxP+Import101+2026+type@sequential+block@practice", "Practice Exam", 30, 1, 1, 1, None),
     (3, "not a course key", "block-x", "Broken", 60, 1, 0, 1, None),
 ]
@@ -48,8 +61,13 @@ ATTEMPTS = [
 #: (id, attempt_code, review_status, raw_data, exam_id)
 REVIEWS = [
     (201, "AAAAAAAA-0000-4000-8000-000000000101", "Clean", '{"examMetaData": {"ssiRecordLocator": "x"}}', 1),
-    (202, "AAAAAAAA-0000-4000-8000-000000000102", "Suspicious",
-     '{"videoReviewLink": "https://video.invalid/secret", "reviewStatus": "Suspicious"}', 1),
+    (
+        202,
+        "AAAAAAAA-0000-4000-8000-000000000102",
+        "Suspicious",
+        '{"videoReviewLink": "https://video.invalid/secret", "reviewStatus": "Suspicious"}',
+        1,
+    ),
     (203, "AAAAAAAA-0000-4000-8000-000000000108", "Clean", "{}", 1),  # its attempt is not imported
 ]
 
@@ -65,9 +83,11 @@ COMMENTS = [
 def schema_statements():
     """The statements of ``fixtures/edx_proctoring_schema.sql`` (SQLite's dialect)."""
     text = SCHEMA_SQL.read_text(encoding="utf-8")
-    return [s.strip().rstrip(";") for s in "\n".join(
-        line for line in text.splitlines() if not line.startswith("--")
-    ).split(";\n") if s.strip()]
+    return [
+        s.strip().rstrip(";")
+        for s in "\n".join(line for line in text.splitlines() if not line.startswith("--")).split(";\n")
+        if s.strip()
+    ]
 
 
 def create_schema(alias=ALIAS):
@@ -89,8 +109,12 @@ def create_schema_mysql(alias):
         for statement in schema_statements():
             if not statement.startswith("CREATE TABLE"):
                 continue
-            statement = (statement.replace('"', "`").replace("AUTOINCREMENT", "AUTO_INCREMENT")
-                         .replace(" DEFERRABLE INITIALLY DEFERRED", "").replace(" datetime ", " datetime(6) "))
+            statement = (
+                statement.replace('"', "`")
+                .replace("AUTOINCREMENT", "AUTO_INCREMENT")
+                .replace(" DEFERRABLE INITIALLY DEFERRED", "")
+                .replace(" datetime ", " datetime(6) ")
+            )
             cursor.execute(statement)
 
 
@@ -118,7 +142,8 @@ def load_rows(alias=ALIAS):
         cursor.execute(  # "key" is a reserved word in MySQL
             "INSERT INTO proctoring_proctoredexamstudentallowance (created, modified, "
             f"{connections[alias].ops.quote_name('key')}, value, proctored_exam_id, "
-            "user_id) VALUES (%s, %s, 'additional_time_granted', '15', 1, 13)", (T0, T0),
+            "user_id) VALUES (%s, %s, 'additional_time_granted', '15', 1, 13)",
+            (T0, T0),
         )
         cursor.executemany(
             "INSERT INTO proctoring_proctoredexamsoftwaresecurereview (id, created, modified, attempt_code, "
@@ -147,8 +172,10 @@ def database_alias(path, alias=ALIAS):
     wraps it in a transaction rolled back after each test, like ``default``.
     """
     configured = connections.configure_settings(
-        {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-         alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}},
+        {
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+            alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)},
+        },
     )[alias]
     connections.settings[alias] = configured
     try:

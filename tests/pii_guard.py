@@ -162,8 +162,9 @@ class _GuardHandler(logging.Handler):
     def emit(self, record):
         guard.records_seen += 1
         if _record_marker(record):
-            guard.report(f"log record of logger '{record.name}' at {record.levelname} "
-                         f"({record.pathname}:{record.lineno})")
+            guard.report(
+                f"log record of logger '{record.name}' at {record.levelname} ({record.pathname}:{record.lineno})"
+            )
 
 
 def _on_task_publish(sender=None, body=None, headers=None, exchange=None, routing_key=None, **kwargs):
@@ -173,8 +174,9 @@ def _on_task_publish(sender=None, body=None, headers=None, exchange=None, routin
 
 
 def _learn_user(sender, instance, **kwargs):
-    guard.register(getattr(instance, "email", ""), getattr(instance, "first_name", ""),
-                   getattr(instance, "last_name", ""))
+    guard.register(
+        getattr(instance, "email", ""), getattr(instance, "first_name", ""), getattr(instance, "last_name", "")
+    )
     get_full_name = getattr(instance, "get_full_name", None)
     if callable(get_full_name):
         guard.register(get_full_name())

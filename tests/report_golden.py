@@ -40,7 +40,7 @@ PEOPLE = [
     ("eve", "+eve@example.edu"),
     ("fw", "＠fullwidth@example.edu"),
     ("noemail", ""),
-    ("=HYPERLINK(\"x\")", "-minus@example.edu"),
+    ('=HYPERLINK("x")', "-minus@example.edu"),
     ("\ttab", "tab@example.edu"),
     ("中文名", "学生@例子.中国"),
 ]
@@ -71,14 +71,20 @@ def build():
     people = [User.objects.create(username=name, email=email) for name, email in PEOPLE]
     exams = [
         ProctoredExam.objects.create(
-            course_id=COURSE_ID, content_id=f"block-v1:GoldX+Report+2026+type@sequential+block@exam{n}",
-            exam_name=name, time_limit_mins=limit, is_practice_exam=practice, provider=provider,
+            course_id=COURSE_ID,
+            content_id=f"block-v1:GoldX+Report+2026+type@sequential+block@exam{n}",
+            exam_name=name,
+            time_limit_mins=limit,
+            is_practice_exam=practice,
+            provider=provider,
         )
         for n, (name, limit, practice, provider) in enumerate(EXAMS)
     ]
     ProctoredExam.objects.create(
-        course_id=COURSE_ID, content_id="block-v1:GoldX+Report+2026+type@sequential+block@empty",
-        exam_name="No attempts yet", time_limit_mins=60,
+        course_id=COURSE_ID,
+        content_id="block-v1:GoldX+Report+2026+type@sequential+block@empty",
+        exam_name="No attempts yet",
+        time_limit_mins=60,
     )
     statuses = list(AttemptStatus)
     attempts = []
@@ -98,30 +104,48 @@ def build():
                     code = "=1+1-GOLD"
                 elif n == 11:
                     code = "＋GOLD-FULLWIDTH"
-                attempts.append(ExamAttempt.objects.create(
-                    exam=exam, user=person, attempt_code=code, status=status,
-                    allowed_time_limit_mins=exam.time_limit_mins + (15 * (n % 4) if n % 5 else 0),
-                    is_sample_attempt=exam.is_practice_exam, started_at=started, completed_at=completed,
-                ))
+                attempts.append(
+                    ExamAttempt.objects.create(
+                        exam=exam,
+                        user=person,
+                        attempt_code=code,
+                        status=status,
+                        allowed_time_limit_mins=exam.time_limit_mins + (15 * (n % 4) if n % 5 else 0),
+                        is_sample_attempt=exam.is_practice_exam,
+                        started_at=started,
+                        completed_at=completed,
+                    )
+                )
                 n += 1
     for index, reviews in enumerate(REVIEW_COMMENTS):
         attempt = attempts[3 + 7 * index]
         for order, (outcome, comments) in enumerate(reviews):
             review = Review.objects.create(
-                attempt=attempt, provider="acme", review_id=f"gold-{index}-{order}",
-                provider_status=Review.ProviderStatus.VIOLATION, outcome=outcome, raw_payload={},
+                attempt=attempt,
+                provider="acme",
+                review_id=f"gold-{index}-{order}",
+                provider_status=Review.ProviderStatus.VIOLATION,
+                outcome=outcome,
+                raw_payload={},
             )
             Review.objects.filter(pk=review.pk).update(received_at=T0 + timedelta(hours=index, minutes=order))
             for number, comment in enumerate(comments):
                 ReviewFlag.objects.create(
-                    review=review, rule_code="second_computer" if number % 2 else "music", comment=comment,
+                    review=review,
+                    rule_code="second_computer" if number % 2 else "music",
+                    comment=comment,
                     start_seconds=float(number),
                 )
     elsewhere = ProctoredExam.objects.create(
-        course_id=OTHER_COURSE_ID, content_id="block-v1:GoldX+Elsewhere+2026+type@sequential+block@exam",
-        exam_name="Elsewhere", time_limit_mins=60,
+        course_id=OTHER_COURSE_ID,
+        content_id="block-v1:GoldX+Elsewhere+2026+type@sequential+block@exam",
+        exam_name="Elsewhere",
+        time_limit_mins=60,
     )
     ExamAttempt.objects.create(
-        exam=elsewhere, user=people[0], attempt_code="GOLD-ELSEWHERE", allowed_time_limit_mins=60,
+        exam=elsewhere,
+        user=people[0],
+        attempt_code="GOLD-ELSEWHERE",
+        allowed_time_limit_mins=60,
         status=AttemptStatus.VERIFIED,
     )

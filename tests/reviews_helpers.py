@@ -31,8 +31,7 @@ def review_payload(attempt_code, review_id="rev-1", status="passed", flags=(), *
     return payload
 
 
-def signed_post(client, payload=None, *, body=None, provider=PROVIDER, secret=SECRET, timestamp=None,
-                signature=None):
+def signed_post(client, payload=None, *, body=None, provider=PROVIDER, secret=SECRET, timestamp=None, signature=None):
     """POST a review the way a provider following docs/providers.rst does."""
     if body is None:
         body = json.dumps(payload).encode()

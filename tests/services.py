@@ -60,6 +60,7 @@ def wait_until(predicate, timeout=30.0, interval=0.05, message="condition"):
 
 # ---------------------------------------------------------------- S3 (moto's server mode)
 
+
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's S3-compatible server on 127.0.0.1 and a free port, with the bucket created; yields the endpoint."""
@@ -73,7 +74,10 @@ def s3_server():
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     client = boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
         region_name="us-east-1",
     )
     client.create_bucket(Bucket=S3_BUCKET)
@@ -88,9 +92,16 @@ def s3_storage_config(endpoint, **options):
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": S3_BUCKET, "endpoint_url": endpoint, **S3_CREDENTIALS,
-            "default_acl": "private", "querystring_auth": True, "querystring_expire": 300,
-            "signature_version": "s3v4", "file_overwrite": False, "location": S3_LOCATION, **options,
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": endpoint,
+            **S3_CREDENTIALS,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+            "location": S3_LOCATION,
+            **options,
         },
     }
 
@@ -100,7 +111,10 @@ def s3_client(s3_server):
     import boto3
 
     return boto3.client(
-        "s3", endpoint_url=s3_server, aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
         region_name="us-east-1",
     )
 
@@ -126,6 +140,7 @@ def s3_keys(client):
 
 
 # ---------------------------------------------------------------- Celery worker process
+
 
 def database_url():
     """A DATABASE_URL naming the test database this process uses, for a worker subprocess."""
@@ -229,8 +244,16 @@ def celery_worker_factory(transactional_db, tmp_path):
         }
         celery = Path(sys.executable).parent / "celery"
         command = [
-            str(celery), "-A", "example", "worker", "--pool=solo", "--loglevel=INFO",
-            "--without-heartbeat", "--without-gossip", "--without-mingle", f"--hostname=test{len(workers)}@%h",
+            str(celery),
+            "-A",
+            "example",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname=test{len(workers)}@%h",
         ]
         if queues:
             command.append(f"--queues={queues}")
@@ -238,7 +261,11 @@ def celery_worker_factory(transactional_db, tmp_path):
             command += ["--beat", f"--schedule={tmp_path / f'beat-{len(workers)}'}"]
         with open(log_path, "wb") as log_file:
             process = subprocess.Popen(
-                command, cwd=EXAMPLE_DIR, env=worker_env, stdout=log_file, stderr=subprocess.STDOUT,
+                command,
+                cwd=EXAMPLE_DIR,
+                env=worker_env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
             )
         worker = Worker(process, log_path)
         workers.append(worker)

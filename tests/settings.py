@@ -18,7 +18,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # on SQLite that means a file, not the in-memory default.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(
-        os.environ["EXAMPLE_VAR_DIR"], "test-db.sqlite3",
+        os.environ["EXAMPLE_VAR_DIR"],
+        "test-db.sqlite3",
     )
 
 # A worker started with this variable stores reports slowly, so a test can kill it mid-report.

@@ -17,8 +17,15 @@ def admin_client(client):
 
 
 def exam_form(**overrides):
-    data = {"course_id": "course-v1:TestX+Admin+2026", "content_id": "block-1", "exam_name": "Final",
-            "time_limit_mins": "60", "is_proctored": "on", "is_active": "on", "provider": ""}
+    data = {
+        "course_id": "course-v1:TestX+Admin+2026",
+        "content_id": "block-1",
+        "exam_name": "Final",
+        "time_limit_mins": "60",
+        "is_proctored": "on",
+        "is_active": "on",
+        "provider": "",
+    }
     data.update(overrides)
     return data
 
@@ -29,11 +36,14 @@ def test_admin_creates_an_exam(admin_client):
     assert ProctoredExam.objects.get().exam_name == "Final"
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("course_id", "not a course key", "is not a valid course id"),
-    ("time_limit_mins", "-5", "greater than or equal to 0"),
-    ("time_limit_mins", "99999999", "less than or equal to 10080"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("course_id", "not a course key", "is not a valid course id"),
+        ("time_limit_mins", "-5", "greater than or equal to 0"),
+        ("time_limit_mins", "99999999", "less than or equal to 10080"),
+    ],
+)
 def test_admin_shows_a_validation_error(admin_client, field, value, message):
     response = admin_client.post(reverse("admin:proctoring_results_proctoredexam_add"), exam_form(**{field: value}))
     assert response.status_code == 200

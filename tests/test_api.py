@@ -10,7 +10,12 @@ from django.db import connection
 from proctoring_results import api
 from proctoring_results.data import AttemptData, ExamData
 from proctoring_results.exceptions import (
-    AttemptNotFound, ExamNotFound, InvalidCourseId, InvalidExamData, InvalidTransition, UnknownStatus,
+    AttemptNotFound,
+    ExamNotFound,
+    InvalidCourseId,
+    InvalidExamData,
+    InvalidTransition,
+    UnknownStatus,
 )
 from proctoring_results.models import AttemptStatusChange, ExamAttempt, ProctoredExam
 
@@ -20,8 +25,12 @@ pytestmark = pytest.mark.django_db
 
 
 def make_exam(**kwargs):
-    fields = {"course_id": COURSE_ID, "content_id": "block-v1:TestX+Proctoring+2026+type@sequential+block@mid",
-              "exam_name": "Midterm", "time_limit_mins": 90}
+    fields = {
+        "course_id": COURSE_ID,
+        "content_id": "block-v1:TestX+Proctoring+2026+type@sequential+block@mid",
+        "exam_name": "Midterm",
+        "time_limit_mins": 90,
+    }
     fields.update(kwargs)
     return api.create_exam(**fields)
 
@@ -87,10 +96,17 @@ def test_attempt_lifecycle_sets_times_and_history():
     assert submitted.completed_at == completed.completed_at  # set once
     assert submitted.status_label == "Submitted"
 
-    history = list(AttemptStatusChange.objects.filter(attempt__attempt_code=attempt.attempt_code)
-                   .values_list("from_status", "to_status"))
-    assert history == [("created", "ready_to_start"), ("ready_to_start", "started"),
-                       ("started", "completed"), ("completed", "submitted")]
+    history = list(
+        AttemptStatusChange.objects.filter(attempt__attempt_code=attempt.attempt_code).values_list(
+            "from_status", "to_status"
+        )
+    )
+    assert history == [
+        ("created", "ready_to_start"),
+        ("ready_to_start", "started"),
+        ("started", "completed"),
+        ("completed", "submitted"),
+    ]
     assert api.list_course_attempts(COURSE_ID) == [submitted]
 
 
@@ -167,8 +183,9 @@ def test_course_roles_decide_who_sees_results():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif("connection.vendor == 'sqlite'",
-                    reason="row locks need a database server; SQLite serialises writes")
+@pytest.mark.skipif(
+    "connection.vendor == 'sqlite'", reason="row locks need a database server; SQLite serialises writes"
+)
 def test_concurrent_updates_of_one_attempt_lose_nothing():
     """Two threads race to move one submitted attempt; the row lock makes them take turns."""
     exam = make_exam()
@@ -192,8 +209,11 @@ def test_concurrent_updates_of_one_attempt_lose_nothing():
         t.start()
     for t in threads:
         t.join()
-    history = list(AttemptStatusChange.objects.filter(attempt__attempt_code=code, from_status__in=[
-        "submitted", "second_review_required", "verified"]).values_list("from_status", "to_status"))
+    history = list(
+        AttemptStatusChange.objects.filter(
+            attempt__attempt_code=code, from_status__in=["submitted", "second_review_required", "verified"]
+        ).values_list("from_status", "to_status")
+    )
     # Both moves are legal in either order, so both land, one after the other, each checked
     # against the status the other left: no lost update, and the history is a chain.
     assert len(history) == 2 and history[0][1] == history[1][0]

@@ -9,7 +9,10 @@ from proctoring_results.exceptions import AttemptNotFound, InvalidTransition
 from proctoring_results.models import AttemptStatusChange, ExamAttempt
 
 from .reviews_helpers import (  # noqa: F401  (provider_settings is a fixture)
-    make_attempt, provider_settings, review_payload, signed_post,
+    make_attempt,
+    provider_settings,
+    review_payload,
+    signed_post,
 )
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +21,11 @@ pytestmark = pytest.mark.django_db
 def _attempt_reads(queries, attempt_code):
     """The statements that read the attempt's row by its code (each one a lock on a database server)."""
     table = ExamAttempt._meta.db_table
-    return [q["sql"] for q in queries
-            if q["sql"].lstrip().upper().startswith("SELECT") and table in q["sql"]
-            and attempt_code in q["sql"]]
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and table in q["sql"] and attempt_code in q["sql"]
+    ]
 
 
 @pytest.mark.usefixtures("provider_settings")

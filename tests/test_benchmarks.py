@@ -28,8 +28,20 @@ from .factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory
 from .services import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRED_KEYS = {"attempts", "seconds", "rows_per_s", "queries", "peak_rss_mb", "copy_rows_per_s", "ratio_vs_copy",
-                 "gc_seconds", "gc_collections", "progress_seconds", "progress_writes", "gc_frozen"}
+REQUIRED_KEYS = {
+    "attempts",
+    "seconds",
+    "rows_per_s",
+    "queries",
+    "peak_rss_mb",
+    "copy_rows_per_s",
+    "ratio_vs_copy",
+    "gc_seconds",
+    "gc_collections",
+    "progress_seconds",
+    "progress_writes",
+    "gc_frozen",
+}
 
 
 def _task_queries(requester, attempts, exam):
@@ -76,8 +88,14 @@ def test_the_reports_endpoint_lists_one_page_newest_first_and_counts_them_all(cl
     for i in range(30):
         task = ReportTask.objects.create(course_id=COURSE_ID, state=ReportTask.State.SUCCEEDED)
         Report.objects.create(
-            task=task, course_id=COURSE_ID, file_name=f"r{i}.csv", storage_key=f"k/{i}.csv", size_bytes=1,
-            row_count=1, checksum_sha256="0" * 64, created=now - timedelta(minutes=i),
+            task=task,
+            course_id=COURSE_ID,
+            file_name=f"r{i}.csv",
+            storage_key=f"k/{i}.csv",
+            size_bytes=1,
+            row_count=1,
+            checksum_sha256="0" * 64,
+            created=now - timedelta(minutes=i),
         )
     client.force_login(instructor)
     url = reverse("proctoring_results:v1-reports", args=[COURSE_ID])
@@ -117,7 +135,11 @@ def _run_harness(database_url, *options):
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
         [sys.executable, "benchmarks/report_benchmark.py", "--attempts", "1000", *options],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     figures = _figures_of_one_run(result, REQUIRED_KEYS)
     assert 0 < figures["queries"] < 100
@@ -145,8 +167,19 @@ MYSQL_SERVER = {"host": "127.0.0.1", "port": 3306, "user": "root"}
 #: One per test run: several developers (and CI jobs) may run the suite on one server at once.
 MYSQL_BENCH_DATABASE = f"pr_bench_mysql_test_{os.getpid()}"
 MYSQL_REQUIRED_KEYS = {
-    "attempts", "seconds", "rows_per_s", "queries", "django_queries", "peak_rss_mb", "baseline_rss_mb",
-    "floor_rows_per_s", "ratio_vs_floor", "iterator_seconds", "iterator_peak_rss_mb", "report_bytes", "runs",
+    "attempts",
+    "seconds",
+    "rows_per_s",
+    "queries",
+    "django_queries",
+    "peak_rss_mb",
+    "baseline_rss_mb",
+    "floor_rows_per_s",
+    "ratio_vs_floor",
+    "iterator_seconds",
+    "iterator_peak_rss_mb",
+    "report_bytes",
+    "runs",
 }
 
 
@@ -155,7 +188,11 @@ def _mysql_script(database_url, *options, timeout=120):
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
         [sys.executable, "benchmarks/mysql_report.py", *options],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -192,12 +229,15 @@ def test_the_mysql_benchmark_reports_the_figures_at_a_thousand_attempts(mysql_be
     assert figures["iterator_bytes"] == figures["report_bytes"]
 
 
-@pytest.mark.parametrize(("url", "attempts", "message"), [
-    ("postgres://postgres@127.0.0.1:5432/pr_bench", "1000", "DATABASE_URL must be a mysql:// URL"),
-    ("mysql://root@127.0.0.1:3306/pr_bench_mysql_test", "ten", "is not a list of attempt counts"),
-    ("mysql://root@127.0.0.1:3306/pr_bench_mysql_test", "0", "attempt counts must be positive"),
-    ("mysql://root@127.0.0.1:1/pr_bench_mysql_test", "1000", "cannot connect to mysql://root@127.0.0.1:1/"),
-])
+@pytest.mark.parametrize(
+    ("url", "attempts", "message"),
+    [
+        ("postgres://postgres@127.0.0.1:5432/pr_bench", "1000", "DATABASE_URL must be a mysql:// URL"),
+        ("mysql://root@127.0.0.1:3306/pr_bench_mysql_test", "ten", "is not a list of attempt counts"),
+        ("mysql://root@127.0.0.1:3306/pr_bench_mysql_test", "0", "attempt counts must be positive"),
+        ("mysql://root@127.0.0.1:1/pr_bench_mysql_test", "1000", "cannot connect to mysql://root@127.0.0.1:1/"),
+    ],
+)
 def test_the_mysql_benchmark_stops_on_bad_input_with_one_sentence(url, attempts, message):
     if "cannot connect" in message and importlib.util.find_spec("MySQLdb") is None:
         message = "mysqlclient is not installed: run `make bench-mysql`"
@@ -210,6 +250,7 @@ def test_the_mysql_benchmark_stops_on_bad_input_with_one_sentence(url, attempts,
 
 # ---------------------------------------------------------------- the dashboard under load
 
+
 def _dashboard_load():
     spec = importlib.util.spec_from_file_location("dashboard_load", ROOT / "benchmarks" / "dashboard_load.py")
     module = importlib.util.module_from_spec(spec)
@@ -221,14 +262,17 @@ def _step(rate, p95_ms, errors=0):
     return {"offered_rps": rate, "p95_ms": p95_ms, "errors": errors}
 
 
-@pytest.mark.parametrize(("steps", "expected"), [
-    ([_step(50, 12), _step(60, 20), _step(70, 55)], 60),
-    # 50 req/s missed: 60 and 70 holding afterwards is noise, not a ceiling of 70.
-    ([_step(50, 51), _step(60, 20), _step(70, 30)], None),
-    ([_step(50, 51), _step(40, 55), _step(30, 20)], 30),
-    ([_step(50, 12), _step(60, 20, errors=1), _step(70, 30)], 50),
-    ([_step(60, 20), _step(50, 12)], 60),
-])
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([_step(50, 12), _step(60, 20), _step(70, 55)], 60),
+        # 50 req/s missed: 60 and 70 holding afterwards is noise, not a ceiling of 70.
+        ([_step(50, 51), _step(60, 20), _step(70, 30)], None),
+        ([_step(50, 51), _step(40, 55), _step(30, 20)], 30),
+        ([_step(50, 12), _step(60, 20, errors=1), _step(70, 30)], 50),
+        ([_step(60, 20), _step(50, 12)], 60),
+    ],
+)
 def test_the_dashboard_ceiling_is_the_highest_rate_held_with_every_lower_rate(steps, expected):
     assert _dashboard_load().ceiling(steps) == expected
 
@@ -239,9 +283,27 @@ def test_the_dashboard_benchmark_reports_its_figures_in_a_short_run(bench_databa
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)
     result = subprocess.run(
-        [sys.executable, "benchmarks/dashboard_load.py", "--duration", "2", "--step-seconds", "1", "--rates", "60",
-         "--lower-rates", "40", "--workers", "1", "--threads", "2"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "benchmarks/dashboard_load.py",
+            "--duration",
+            "2",
+            "--step-seconds",
+            "1",
+            "--rates",
+            "60",
+            "--lower-rates",
+            "40",
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -257,8 +319,14 @@ def test_the_page_parts_benchmark_compares_each_part_with_the_endpoint_it_replac
     env = dict(os.environ, DATABASE_URL=bench_database)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)
-    result = subprocess.run([sys.executable, "benchmarks/page_parts.py", "--requests", "3"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/page_parts.py", "--requests", "3"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(figures["endpoints"]) == {"report-tasks", "reports", "tasks-part", "reports-part"}
@@ -270,13 +338,19 @@ def test_the_page_parts_benchmark_compares_each_part_with_the_endpoint_it_replac
 
 
 def test_the_page_parts_benchmark_says_what_is_wrong_in_one_sentence():
-    result = subprocess.run([sys.executable, "benchmarks/page_parts.py", "--requests", "0"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/page_parts.py", "--requests", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert result.stderr.strip() == "error: --requests must be a positive whole number"
 
 
 # ---------------------------------------------------------------- the end-of-term rush
+
 
 def test_the_rush_benchmark_builds_every_course_once_with_one_and_two_workers(bench_database):
     """benchmarks/rush.py at a tiny scale: real worker processes, every report exactly once, its figures."""
@@ -285,7 +359,11 @@ def test_the_rush_benchmark_builds_every_course_once_with_one_and_two_workers(be
     env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)
     result = subprocess.run(
         [sys.executable, "benchmarks/rush.py", "--courses", "4", "--attempts", "100", "--workers", "1,2"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-2000:])
     lines = result.stdout.strip().splitlines()

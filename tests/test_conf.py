@@ -30,14 +30,17 @@ def check_ids():
     return {message.id for message in run_checks() if message.id.startswith("proctoring_results.")}
 
 
-@pytest.mark.parametrize("value, expected", [
-    ({"TYPO": 1}, "proctoring_results.E001"),
-    ({"PERMISSION_CHECK": "no.such.module.check"}, "proctoring_results.E001"),
-    ({"PERMISSION_CHECK": 42}, "proctoring_results.E002"),
-    ({"LINK_EXPIRY_SECONDS": 3600}, "proctoring_results.E003"),
-    ({"PROVIDERS": {"acme": {"secret": ""}}}, "proctoring_results.E004"),
-    ({"REPORT_RETENTION_DAYS": 0}, "proctoring_results.E005"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ({"TYPO": 1}, "proctoring_results.E001"),
+        ({"PERMISSION_CHECK": "no.such.module.check"}, "proctoring_results.E001"),
+        ({"PERMISSION_CHECK": 42}, "proctoring_results.E002"),
+        ({"LINK_EXPIRY_SECONDS": 3600}, "proctoring_results.E003"),
+        ({"PROVIDERS": {"acme": {"secret": ""}}}, "proctoring_results.E004"),
+        ({"REPORT_RETENTION_DAYS": 0}, "proctoring_results.E005"),
+    ],
+)
 def test_misconfiguration_is_reported_by_a_system_check(value, expected):
     with override_settings(PROCTORING_RESULTS=value):
         assert expected in check_ids()

@@ -22,10 +22,13 @@ pytestmark = pytest.mark.django_db
 
 PAGE = reverse("proctoring_results:data_download", args=[COURSE_ID])
 GENERATE = "Generate Proctored Exam Results Report"
-SEED_MESSAGE = ("The proctored exam results report is being created. To view the status of the report, "
-                "see Pending Tasks below.")
-CONFIDENTIAL = ("Because the proctoring session results file contains confidential, personally identifiable data, "
-                "be sure to follow your institution's data stewardship policies when you open or save this file.")
+SEED_MESSAGE = (
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
+CONFIDENTIAL = (
+    "Because the proctoring session results file contains confidential, personally identifiable data, "
+    "be sure to follow your institution's data stewardship policies when you open or save this file."
+)
 EXPIRY_NOTE = "Do not copy these links for reuse elsewhere, as they expire within 5 minutes."
 
 
@@ -118,11 +121,22 @@ def test_malformed_course_id_is_a_404_with_a_message(client, instructor):
 def test_the_fragment_renders_on_its_own_for_an_lms_to_include(rf, instructor):
     request = rf.get(PAGE)
     request.user = instructor
-    html = render_to_string("proctoring_results/_data_download_fragment.html", {
-        "reports": [], "tasks": [], "chart_svg": "", "chart_rows": [], "chart_groups": charts.GROUPS,
-        "tasks_url": "/t/", "reports_url": "/r/", "link_expiry_seconds": 300, "strings": {},
-        "generate_message": SEED_MESSAGE,
-    }, request=request)
+    html = render_to_string(
+        "proctoring_results/_data_download_fragment.html",
+        {
+            "reports": [],
+            "tasks": [],
+            "chart_svg": "",
+            "chart_rows": [],
+            "chart_groups": charts.GROUPS,
+            "tasks_url": "/t/",
+            "reports_url": "/r/",
+            "link_expiry_seconds": 300,
+            "strings": {},
+            "generate_message": SEED_MESSAGE,
+        },
+        request=request,
+    )
     assert "<html" not in html and GENERATE in html and "data_download.js" in html
 
 
@@ -137,6 +151,7 @@ def test_page_static_files_ship_in_the_package(client, instructor):
 
 
 # ---------------------------------------------------------------- the chart
+
 
 def _attempts(exam, **counts):
     for status, n in counts.items():
@@ -160,10 +175,14 @@ def test_status_counts_come_from_one_query_and_fill_every_status():
     assert by_name["Midterm"].by_status["verified"] == 3 and by_name["Midterm"].total == 9
     assert set(by_name["Unused"].by_status) == set(AttemptStatus.values) and by_name["Unused"].total == 0
     rows = {row.exam_name: {g.key: n for g, n in row.counts} for row in charts.group_counts(counts)}
-    assert rows["Midterm"] == {"satisfactory": 3, "unsatisfactory": 1, "awaiting_review": 3, "in_progress": 1,
-                               "error": 1}
-    assert rows["Final"] == {"satisfactory": 0, "unsatisfactory": 0, "awaiting_review": 0, "in_progress": 3,
-                             "error": 0}
+    assert rows["Midterm"] == {
+        "satisfactory": 3,
+        "unsatisfactory": 1,
+        "awaiting_review": 3,
+        "in_progress": 1,
+        "error": 1,
+    }
+    assert rows["Final"] == {"satisfactory": 0, "unsatisfactory": 0, "awaiting_review": 0, "in_progress": 3, "error": 0}
 
 
 def test_every_status_is_in_exactly_one_chart_group():

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db
 TASKS = reverse("proctoring_results:v1-report-tasks", args=[COURSE_ID])
 REPORTS = reverse("proctoring_results:v1-reports", args=[COURSE_ID])
 COUNTS = reverse("proctoring_results:v1-status-counts", args=[COURSE_ID])
-SEED_MESSAGE = ("The proctored exam results report is being created. To view the status of the report, "
-                "see Pending Tasks below.")
+SEED_MESSAGE = (
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=dt_timezone.utc)
 
 
@@ -34,6 +35,7 @@ def test_urls_are_under_the_v1_mount():
 
 # ---------------------------------------------------------------- generate and Pending Tasks
 
+
 def test_generate_then_pending_tasks_then_409(client, instructor, exam):
     client.force_login(instructor)
     assert client.get(TASKS).json() == {"tasks": []}
@@ -42,14 +44,25 @@ def test_generate_then_pending_tasks_then_409(client, instructor, exam):
     assert response.status_code == 202
     task = response.json()["task"]
     assert response.json()["message"] == SEED_MESSAGE
-    assert (task["state"], task["requester"], task["report_type_label"]) == ("queued", "instructor",
-                                                                            "Proctored Exam Results Report")
+    assert (task["state"], task["requester"], task["report_type_label"]) == (
+        "queued",
+        "instructor",
+        "Proctored Exam Results Report",
+    )
     assert task["rows_done"] == 0 and task["course_id"] == COURSE_ID
 
     pending = client.get(TASKS).json()["tasks"]
     assert [t["id"] for t in pending] == [task["id"]]
-    assert set(pending[0]) >= {"report_type_label", "requester", "created", "state_label", "duration_seconds",
-                               "rows_done", "rows_total", "message"}
+    assert set(pending[0]) >= {
+        "report_type_label",
+        "requester",
+        "created",
+        "state_label",
+        "duration_seconds",
+        "rows_done",
+        "rows_total",
+        "message",
+    }
 
     again = client.post(TASKS, {}, content_type="application/json")
     assert again.status_code == 409
@@ -121,6 +134,7 @@ def test_queue_unavailable_is_503_with_a_message(client, instructor, exam):
 
 # ---------------------------------------------------------------- reports
 
+
 def test_reports_newest_first_with_fresh_links_and_their_expiry(client, instructor, exam):
     ExamAttemptFactory(exam=exam, status="verified")
     with time_machine.travel(T0, tick=False):
@@ -172,8 +186,13 @@ def test_status_counts(client, instructor, exam):
     ExamAttemptFactory(exam=exam, status="second_review_required")
     client.force_login(instructor)
     data = client.get(COUNTS).json()
-    assert [g["key"] for g in data["groups"]] == ["satisfactory", "unsatisfactory", "awaiting_review",
-                                                  "in_progress", "error"]
+    assert [g["key"] for g in data["groups"]] == [
+        "satisfactory",
+        "unsatisfactory",
+        "awaiting_review",
+        "in_progress",
+        "error",
+    ]
     (midterm,) = data["exams"]
     assert midterm["exam_name"] == "Midterm" and midterm["total"] == 2
     assert midterm["groups"]["satisfactory"] == 1 and midterm["groups"]["awaiting_review"] == 1
@@ -220,10 +239,13 @@ def test_course_team_and_global_staff_may_call(client, exam, who):
         assert getattr(client, method)(url, content_type="application/json").status_code in (200, 202), (method, url)
 
 
-@pytest.mark.parametrize("path", [
-    "/api/proctoring-results/v1/courses/not+a+course/reports/",
-    "/api/proctoring-results/v1/courses/course-v1:a+b+c%20d/report-tasks/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/proctoring-results/v1/courses/not+a+course/reports/",
+        "/api/proctoring-results/v1/courses/course-v1:a+b+c%20d/report-tasks/",
+    ],
+)
 def test_malformed_course_id_is_404_with_a_message(client, instructor, path):
     client.force_login(instructor)
     response = client.get(path)

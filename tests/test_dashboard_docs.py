@@ -43,11 +43,20 @@ def test_the_documented_script_generates_waits_and_downloads(live_server, celery
 
     script = doc_script()
     assert script.startswith("BASE=")
-    script = re.sub(r"^BASE=.*$", f"BASE={live_server.url}/api/proctoring-results/v1/courses/{COURSE_ID}",
-                    script, count=1, flags=re.M)
+    script = re.sub(
+        r"^BASE=.*$",
+        f"BASE={live_server.url}/api/proctoring-results/v1/courses/{COURSE_ID}",
+        script,
+        count=1,
+        flags=re.M,
+    )
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env={**os.environ, "TOKEN": token.key},
-        capture_output=True, text=True, timeout=180,
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "TOKEN": token.key},
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-2000:], celery_worker.log()[-2000:])
     with open(tmp_path / "report.csv", encoding="utf-8", newline="") as fh:

@@ -45,11 +45,13 @@ def task_rows(page):
     return {
         int(task_id): (state, [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)])
         for task_id, state, row in re.findall(
-            r'<tr data-task-id="(\d+)" data-state="(\w+)"[^>]*>(.*?)</tr>', page, re.S)
+            r'<tr data-task-id="(\d+)" data-state="(\w+)"[^>]*>(.*?)</tr>', page, re.S
+        )
     }
 
 
 # ---------------------------------------------------------------- the course, named
+
 
 def display_names(course_key):
     """A host's ``COURSE_DISPLAY_NAME`` hook, as a setting names it."""
@@ -97,6 +99,7 @@ def test_a_hook_that_is_not_callable_is_a_system_check_error():
 
 # ---------------------------------------------------------------- reports: when and by whom, in one named zone
 
+
 def test_each_report_says_when_and_by_whom_in_the_zone_the_page_names(client, instructor, exam):
     ExamAttemptFactory(exam=exam, status=AttemptStatus.VERIFIED)
     with time_machine.travel(T0, tick=False):
@@ -104,8 +107,9 @@ def test_each_report_says_when_and_by_whom_in_the_zone_the_page_names(client, in
     client.force_login(instructor)
     page = client.get(PAGE).content.decode()
     row = text(re.search(rf'<li class="pr-report" data-report-id="{report.id}">(.*?)</li>', page, re.S).group(1))
-    assert row == (f"{report.file_name} Generated 2026-03-02 10:30:05 UTC by instructor · 1 row · "
-                   f"{report.size_bytes} bytes")
+    assert row == (
+        f"{report.file_name} Generated 2026-03-02 10:30:05 UTC by instructor · 1 row · {report.size_bytes} bytes"
+    )
     assert "All times on this page are in UTC." in text(page)
 
 
@@ -139,8 +143,14 @@ def test_every_time_on_the_page_is_in_the_one_zone_it_names(client, instructor, 
 
 
 def test_durations_read_in_minutes_and_seconds(client, instructor, exam):
-    task = ReportTask.objects.create(course_id=COURSE_ID, requester=instructor, state=ReportTask.State.RUNNING,
-                                     started_at=T0, rows_done=3, rows_total=10)
+    task = ReportTask.objects.create(
+        course_id=COURSE_ID,
+        requester=instructor,
+        state=ReportTask.State.RUNNING,
+        started_at=T0,
+        rows_done=3,
+        rows_total=10,
+    )
     client.force_login(instructor)
     with time_machine.travel(T0 + timedelta(seconds=125), tick=False):
         cells = task_rows(client.get(PAGE).content.decode())[task.id][1]
@@ -149,9 +159,11 @@ def test_durations_read_in_minutes_and_seconds(client, instructor, exam):
 
 # ---------------------------------------------------------------- a failed task stays in Pending Tasks
 
+
 def fail(task, message="The report could not be stored. Try again later."):
-    ReportTask.objects.filter(pk=task.id).update(state=ReportTask.State.FAILED, message=message,
-                                                 finished_at=datetime.now(dt_timezone.utc))
+    ReportTask.objects.filter(pk=task.id).update(
+        state=ReportTask.State.FAILED, message=message, finished_at=datetime.now(dt_timezone.utc)
+    )
 
 
 def test_a_failed_task_stays_in_pending_tasks_with_its_message_after_a_reload(client, instructor, exam):
@@ -213,6 +225,7 @@ def test_the_rest_api_still_lists_only_queued_and_running_tasks(client, instruct
 
 # ---------------------------------------------------------------- the links' lifetime, in one wording
 
+
 def expired_link_page(client, user, report):
     with time_machine.travel(T0, tick=False):
         token = links.make_report_link(report.id, user.pk).token
@@ -224,8 +237,10 @@ def test_five_minutes_on_the_page_and_on_the_expired_link_page(client, instructo
     report = api.generate_report(COURSE_ID, instructor)
     client.force_login(instructor)
     page = text(client.get(PAGE).content.decode())
-    assert "as they expire within 5 minutes. The links on this page also expire if the page is open for more " \
-           "than 5 minutes." in page
+    assert (
+        "as they expire within 5 minutes. The links on this page also expire if the page is open for more "
+        "than 5 minutes." in page
+    )
     response = expired_link_page(client, instructor, report)
     assert response.status_code == 410
     expired = text(response.content.decode())
@@ -279,8 +294,7 @@ def test_another_team_members_link_still_says_how_to_get_ones_own(client, instru
 
 # ---------------------------------------------------------------- the chart: names in full, every number
 
-LONG_NAME = ("Unit 3: Applied Thermodynamics and Statistical Mechanics, Final Examination "
-             "(Section B, Spring Cohort)")
+LONG_NAME = "Unit 3: Applied Thermodynamics and Statistical Mechanics, Final Examination (Section B, Spring Cohort)"
 
 
 def test_a_long_exam_name_is_wrapped_in_full_and_carried_whole_as_its_tooltip(client, instructor):
@@ -294,8 +308,12 @@ def test_a_long_exam_name_is_wrapped_in_full_and_carried_whole_as_its_tooltip(cl
     lines = re.findall(r"<tspan[^>]*>(.*?)</tspan>", label.group(2))
     assert len(lines) > 1 and " ".join(lines) == LONG_NAME
     # The thin Unsatisfactory segment (1 of 41) is too narrow for its number: its tooltip and the table say it.
-    thin = re.search(r'<g class="pr-chart-segment pr-chart-unsatisfactory" data-count="1"><title>(.*?)</title>'
-                     r"(.*?)</g>", page, re.S)
+    thin = re.search(
+        r'<g class="pr-chart-segment pr-chart-unsatisfactory" data-count="1"><title>(.*?)</title>'
+        r"(.*?)</g>",
+        page,
+        re.S,
+    )
     assert thin.group(1) == f"{LONG_NAME}: 1 Unsatisfactory"
     assert "<text" not in thin.group(2)
     row = re.search(r'<tr>\s*<th scope="row">([^<]*)</th>(.*?)</tr>', element(page, "pr-chart-numbers"), re.S)
@@ -311,6 +329,7 @@ def test_wrapping_never_loses_a_character():
 
 
 # ---------------------------------------------------------------- the live parts: one rendering each
+
 
 def test_the_live_parts_are_the_pages_own_html(client, instructor, exam):
     ExamAttemptFactory(exam=exam, status=AttemptStatus.VERIFIED)
@@ -331,7 +350,8 @@ def test_the_live_parts_are_the_pages_own_html(client, instructor, exam):
     assert text(part(page, "pr-tasks-part")) == text(tasks.content.decode())
     assert text(part(page, "pr-reports-part")) == text(reports.content.decode())
     assert re.findall(r'href="([^"]+)"', part(page, "pr-reports-part")) == re.findall(
-        r'href="([^"]+)"', reports.content.decode())
+        r'href="([^"]+)"', reports.content.decode()
+    )
     assert f'data-tasks-part-url="{TASKS_PART}"' in page and f'data-reports-part-url="{REPORTS_PART}"' in page
 
 

@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSE_ID = "course-v1:DemoX+Proctoring101+2026"
 INSTRUCTOR = ("instructor", "demo-instructor-pw")
 PROVIDER, PROVIDER_SECRET = "demo-provider", "demo-provider-secret"
-SEED_MESSAGE = ("The proctored exam results report is being created. To view the status of the report, "
-                "see Pending Tasks below.")
+SEED_MESSAGE = (
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
 API = "/api/proctoring-results/v1"
 READY_SECONDS = 180
 
@@ -44,8 +45,11 @@ READY_SECONDS = 180
 def demo_environment(var_dir):
     """This process's environment without what would point the demo away from its embedded defaults."""
     dropped = {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"}
-    env = {key: value for key, value in os.environ.items()
-           if key not in dropped and not key.startswith("PROCTORING_RESULTS_S3")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in dropped and not key.startswith("PROCTORING_RESULTS_S3")
+    }
     env["EXAMPLE_VAR_DIR"] = str(var_dir)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])  # this checkout's app
     return env
@@ -56,8 +60,9 @@ def start_demo(port, var_dir, log_dir):
     out, err = open(log_dir / "demo.out", "wb"), open(log_dir / "demo.err", "wb")
     command = ["make", "--no-print-directory", "-o", ".venv/.installed", "demo", f"PORT={port}", f"PY={sys.executable}"]
     with out, err:
-        return subprocess.Popen(command, cwd=ROOT, env=demo_environment(var_dir), stdout=out, stderr=err,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, cwd=ROOT, env=demo_environment(var_dir), stdout=out, stderr=err, start_new_session=True
+        )
 
 
 class Demo:
@@ -147,16 +152,25 @@ def sign_in(demo, username=INSTRUCTOR[0], password=INSTRUCTOR[1]):
     session = requests.Session()
     page = session.get(f"{demo.url}/accounts/login/", timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    response = session.post(f"{demo.url}/accounts/login/", timeout=30, allow_redirects=False,
-                            data={"username": username, "password": password, "csrfmiddlewaretoken": token})
+    response = session.post(
+        f"{demo.url}/accounts/login/",
+        timeout=30,
+        allow_redirects=False,
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+    )
     assert response.status_code == 302, response.text[:500]
     return session.cookies.get_dict()
 
 
 def click_generate(demo, cookies, course_id=COURSE_ID):
     """What the page's Generate button sends."""
-    return requests.post(f"{demo.url}{API}/courses/{course_id}/report-tasks/", json={}, cookies=cookies, timeout=60,
-                         headers={"X-CSRFToken": cookies["csrftoken"]})
+    return requests.post(
+        f"{demo.url}{API}/courses/{course_id}/report-tasks/",
+        json={},
+        cookies=cookies,
+        timeout=60,
+        headers={"X-CSRFToken": cookies["csrftoken"]},
+    )
 
 
 def at_once(calls):
@@ -185,6 +199,7 @@ def statuses(results):
 
 # ---------------------------------------------------------------- make demo PORT=...
 
+
 def test_demo_serves_on_the_port_given_and_prints_its_urls_with_it(demo):
     printed = demo.stdout()
     urls = re.findall(r"https?://(?:127\.0\.0\.1|localhost)[^\s,]*", printed)  # the demo's own, not Django's docs
@@ -208,8 +223,10 @@ def test_a_taken_port_is_one_sentence_and_a_non_zero_exit(tmp_path):
             left = demo.stop()
     assert process.returncode != 0
     ours = [line for line in demo.stderr().splitlines() if line and not line.startswith("make:")]
-    assert ours == [f"make demo: port {port} on 127.0.0.1 is already in use; stop what uses it or choose another, "
-                    f"e.g. make demo PORT={port + 1}."], demo.output()
+    assert ours == [
+        f"make demo: port {port} on 127.0.0.1 is already in use; stop what uses it or choose another, "
+        f"e.g. make demo PORT={port + 1}."
+    ], demo.output()
     assert demo.stdout() == ""
     assert left == []  # nothing was started, so nothing is left running
     assert not (tmp_path / "var" / "example.sqlite3").exists()
@@ -226,20 +243,39 @@ def test_the_demo_files_are_readable_by_their_owner_only(demo):
 
 # ---------------------------------------------------------------- concurrency
 
+
 def test_twenty_simultaneous_review_callbacks_are_all_stored(demo):
     """20 signed reviews from a provider at the same moment: 20 answers of 200, 20 reviews kept."""
-    codes = [code for (code,) in demo.query(
-        "SELECT a.attempt_code FROM proctoring_results_examattempt a "
-        "JOIN proctoring_results_proctoredexam e ON e.id = a.exam_id "
-        "WHERE e.course_id = ? AND a.status = 'submitted' ORDER BY a.id LIMIT 20", [COURSE_ID])]
+    codes = [
+        code
+        for (code,) in demo.query(
+            "SELECT a.attempt_code FROM proctoring_results_examattempt a "
+            "JOIN proctoring_results_proctoredexam e ON e.id = a.exam_id "
+            "WHERE e.course_id = ? AND a.status = 'submitted' ORDER BY a.id LIMIT 20",
+            [COURSE_ID],
+        )
+    ]
     assert len(codes) == 20
 
     def deliver(code):
-        body = json.dumps({"attempt_code": code, "review_id": f"burst-{code}", "status": "violation",
-                           "flags": [{"rule": "phone", "comment": "Phone on the desk."}]}).encode()
-        return lambda: requests.post(f"{demo.url}{API}/reviews/", data=body, timeout=60, headers={
-            "Content-Type": "application/json", signatures.PROVIDER_HEADER: PROVIDER,
-            signatures.SIGNATURE_HEADER: signatures.sign(PROVIDER_SECRET, body)})
+        body = json.dumps(
+            {
+                "attempt_code": code,
+                "review_id": f"burst-{code}",
+                "status": "violation",
+                "flags": [{"rule": "phone", "comment": "Phone on the desk."}],
+            }
+        ).encode()
+        return lambda: requests.post(
+            f"{demo.url}{API}/reviews/",
+            data=body,
+            timeout=60,
+            headers={
+                "Content-Type": "application/json",
+                signatures.PROVIDER_HEADER: PROVIDER,
+                signatures.SIGNATURE_HEADER: signatures.sign(PROVIDER_SECRET, body),
+            },
+        )
 
     results = at_once([deliver(code) for code in codes])
     assert statuses(results) == ["200"] * 20, [r.text[:300] for r in results if getattr(r, "status_code", 0) != 200]
@@ -272,31 +308,49 @@ def test_twenty_simultaneous_generate_clicks_make_one_report(demo):
         assert refused["task"]["id"] == accepted["id"] and refused["task"]["state"] == "queued"
     assert took < 15, f"20 clicks took {took:.1f} s"
     # The worker then makes the one report.
-    wait_until(lambda: requests.get(f"{demo.url}{API}/courses/{COURSE_ID}/reports/", cookies=cookies,
-                                    timeout=30).json()["count"] == count_before + 1,
-               timeout=60, message="the report of the 20 clicks")
+    wait_until(
+        lambda: (
+            requests.get(f"{demo.url}{API}/courses/{COURSE_ID}/reports/", cookies=cookies, timeout=30).json()["count"]
+            == count_before + 1
+        ),
+        timeout=60,
+        message="the report of the 20 clicks",
+    )
     assert demo.query("SELECT COUNT(*) FROM proctoring_results_reporttask")[0][0] == tasks_before + 1
     assert demo.query("SELECT state FROM proctoring_results_reporttask WHERE id = ?", [accepted["id"]]) == [
-        ("succeeded",)]
+        ("succeeded",)
+    ]
 
 
 def test_generate_for_fifty_courses_in_a_burst(demo):
     """An instructor of 50 courses clicks Generate in each at once: 50 tasks queued, 50 reports made."""
     courses = [f"course-v1:BurstX+Course{i:02d}+2026" for i in range(50)]
-    grant = ("from django.contrib.auth import get_user_model; from proctoring_results import api; "
-             "user = get_user_model().objects.get(username='instructor'); "
-             f"[api.grant_course_role(user, course, 'instructor') for course in {courses!r}]")
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", grant], cwd=ROOT / "example", check=True,
-                   env=demo_environment(demo.var_dir), capture_output=True, timeout=120)
+    grant = (
+        "from django.contrib.auth import get_user_model; from proctoring_results import api; "
+        "user = get_user_model().objects.get(username='instructor'); "
+        f"[api.grant_course_role(user, course, 'instructor') for course in {courses!r}]"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", grant],
+        cwd=ROOT / "example",
+        check=True,
+        env=demo_environment(demo.var_dir),
+        capture_output=True,
+        timeout=120,
+    )
     cookies = sign_in(demo)
     results = at_once([lambda course=course: click_generate(demo, cookies, course) for course in courses])
     assert statuses(results) == ["202"] * 50, [
-        getattr(r, "text", r) for r in results if getattr(r, "status_code", 0) != 202]
+        getattr(r, "text", r) for r in results if getattr(r, "status_code", 0) != 202
+    ]
 
     def states():
-        return dict(demo.query(
-            "SELECT state, COUNT(*) FROM proctoring_results_reporttask WHERE course_id LIKE 'course-v1:BurstX+%' "
-            "GROUP BY state"))
+        return dict(
+            demo.query(
+                "SELECT state, COUNT(*) FROM proctoring_results_reporttask WHERE course_id LIKE 'course-v1:BurstX+%' "
+                "GROUP BY state"
+            )
+        )
 
     deadline = time.monotonic() + 240
     while (made := states()) != {"succeeded": 50} and time.monotonic() < deadline:
@@ -308,6 +362,7 @@ def test_generate_for_fifty_courses_in_a_burst(demo):
 
 
 # ---------------------------------------------------------------- signing out, stopping
+
 
 @pytest.mark.e2e
 def test_signing_out_returns_to_the_demo_home_page(demo, browser):

@@ -96,12 +96,19 @@ def _renamed_exam():
 
 
 def _new_review():
-    Review.objects.create(attempt=ExamAttempt.objects.first(), provider="p", review_id="r-1", provider_status="passed",
-                          outcome="verified", raw_payload={})
+    Review.objects.create(
+        attempt=ExamAttempt.objects.first(),
+        provider="p",
+        review_id="r-1",
+        provider_status="passed",
+        outcome="verified",
+        raw_payload={},
+    )
 
 
-@pytest.mark.parametrize("change", [_edit_attempt, _allowance, _new_attempt, _removed_attempt, _renamed_exam,
-                                    _new_review])
+@pytest.mark.parametrize(
+    "change", [_edit_attempt, _allowance, _new_attempt, _removed_attempt, _renamed_exam, _new_review]
+)
 def test_any_change_in_the_course_makes_generate_write_a_new_report(staff_client, course, change):
     assert click_and_finish(staff_client).status_code == 202
     assert click_and_finish(staff_client).status_code == 200
@@ -142,7 +149,8 @@ def test_the_hourly_cap_answers_429_with_a_sentence(staff_client, course):
         assert capped.json()["errors"]["throttle"] == [capped.json()["message"]]
         assert capped.json()["message"].startswith(
             "This course already has 3 reports generated in the last hour, the most allowed. Use one of them, "
-            "or generate a new one in ")
+            "or generate a new one in "
+        )
         assert 1 <= int(capped["Retry-After"]) <= 3600
         # Unchanged still answers with the newest report; the cap only stops new copies.
         assert click_and_finish(staff_client).status_code == 200

@@ -112,8 +112,10 @@ def test_import_copies_exams_attempts_reviews_and_comments(source, learners):
 
     assert_imported(learners)
     assert "exams            read 3, created 2, updated 0, unchanged 0, skipped 1 (invalid course id: 1)" in out
-    assert ("attempts         read 9, created 7, updated 0, unchanged 0, skipped 2 "
-            "(exam not imported: 1, learner not found: 1)") in out
+    assert (
+        "attempts         read 9, created 7, updated 0, unchanged 0, skipped 2 "
+        "(exam not imported: 1, learner not found: 1)"
+    ) in out
     assert "reviews          read 3, created 2, updated 0, unchanged 0, skipped 1 (attempt not imported: 1)" in out
     assert "review comments  read 4, created 3, updated 0, unchanged 0, skipped 1 (attempt not imported: 1)" in out
     assert "Unknown edx-proctoring statuses, imported as 'error': 'weird_status': 1" in out
@@ -147,11 +149,14 @@ def test_a_second_run_picks_up_changes_made_in_edx_proctoring(source, learners):
 
 def test_a_review_changed_in_edx_proctoring_is_refreshed_with_its_comments(source, learners):
     run("--match-users-by", "username")
-    edx.execute("UPDATE proctoring_proctoredexamsoftwaresecurereview SET review_status = 'Rules Violation' "
-                "WHERE id = 201")
-    edx.execute("INSERT INTO proctoring_proctoredexamstudentattemptcomment (created, modified, review_id, "
-                "start_time, stop_time, duration, comment, status) VALUES (%s, %s, 201, 50, 55, 5, 'Phone.', 'phone')",
-                (edx.MODIFIED, edx.MODIFIED))
+    edx.execute(
+        "UPDATE proctoring_proctoredexamsoftwaresecurereview SET review_status = 'Rules Violation' WHERE id = 201"
+    )
+    edx.execute(
+        "INSERT INTO proctoring_proctoredexamstudentattemptcomment (created, modified, review_id, "
+        "start_time, stop_time, duration, comment, status) VALUES (%s, %s, 201, 50, 55, 5, 'Phone.', 'phone')",
+        (edx.MODIFIED, edx.MODIFIED),
+    )
 
     out = run("--match-users-by", "username")
 
@@ -202,12 +207,15 @@ def test_status_mapping_can_be_overridden(source, learners):
     assert {r["attempt_code"]: r["status"] for r in report_rows()}[CODE(103)] == "error"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--database", "nope"], "There is no database alias 'nope' in settings.DATABASES."),
-    (["--map-status", "declined"], "'declined' is not EDX_STATUS=OUR_STATUS"),
-    (["--map-status", "declined=lost"], "'declined=lost' is not EDX_STATUS=OUR_STATUS"),
-    (["--batch-size", "0"], "The batch size must be a positive whole number."),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--database", "nope"], "There is no database alias 'nope' in settings.DATABASES."),
+        (["--map-status", "declined"], "'declined' is not EDX_STATUS=OUR_STATUS"),
+        (["--map-status", "declined=lost"], "'declined=lost' is not EDX_STATUS=OUR_STATUS"),
+        (["--batch-size", "0"], "The batch size must be a positive whole number."),
+    ],
+)
 def test_bad_options_fail_with_one_sentence_and_write_nothing(source, learners, args, message):
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(".", r"\.")):
         call_command("import_edx_proctoring", "--database", edx.ALIAS, *args, stdout=io.StringIO())
@@ -233,7 +241,10 @@ def migrated_database(django_db_setup, tmp_path_factory):
     path = tmp_path_factory.mktemp("edx-proctoring-migrated") / "edx.sqlite3"
     result = subprocess.run(
         [str(EDX_PYTHON), "-m", "django", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT / "tests" / "edx_proctoring_site", capture_output=True, text=True, timeout=300,
+        cwd=ROOT / "tests" / "edx_proctoring_site",
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "EDXP_DB": str(path), "DJANGO_SETTINGS_MODULE": "edxp_settings", "PYTHONPATH": "."},
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -251,7 +262,6 @@ def test_import_from_a_database_migrated_by_edx_proctoring_itself(migrated_datab
 
     assert "attempts         read 9, created 7" in out
     assert_imported(learners)
-
 
 
 def test_the_status_table_in_the_how_to_is_the_mapping_the_import_uses():

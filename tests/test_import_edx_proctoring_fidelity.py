@@ -29,9 +29,25 @@ T0, T1 = "2026-03-01 09:00:00", "2026-03-01 10:30:00"
 
 #: edx-proctoring 6.1.4's nineteen attempt statuses (edx_proctoring.statuses.ProctoredExamStudentAttemptStatus).
 EDX_STATUSES = {
-    "eligible", "created", "download_software_clicked", "ready_to_start", "started", "ready_to_submit", "declined",
-    "timed_out", "submitted", "second_review_required", "verified", "rejected", "error", "expired",
-    "onboarding_reset", "onboarding_missing", "onboarding_pending", "onboarding_failed", "onboarding_expired",
+    "eligible",
+    "created",
+    "download_software_clicked",
+    "ready_to_start",
+    "started",
+    "ready_to_submit",
+    "declined",
+    "timed_out",
+    "submitted",
+    "second_review_required",
+    "verified",
+    "rejected",
+    "error",
+    "expired",
+    "onboarding_reset",
+    "onboarding_missing",
+    "onboarding_pending",
+    "onboarding_failed",
+    "onboarding_expired",
 }
 
 #: (edx-proctoring status, started_at, completed_at as edx-proctoring leaves them) -> the report's status word.
@@ -76,28 +92,43 @@ def write_source(exams, attempts, allowances=()):
     with connections[edx.ALIAS].cursor() as cursor:
         cursor.execute(
             "INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, "
-            "is_active, date_joined) VALUES (1, '!', 0, 'ada', '', '', 'ada@example.edu', 0, 1, %s)", [T0],
+            "is_active, date_joined) VALUES (1, '!', 0, 'ada', '', '', 'ada@example.edu', 0, 1, %s)",
+            [T0],
         )
         cursor.executemany(
             "INSERT INTO proctoring_proctoredexam (id, created, modified, course_id, content_id, exam_name, "
             "time_limit_mins, due_date, is_proctored, is_practice_exam, is_active, backend, hide_after_due) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, 0, 1, 'proctortrack', 0)",
-            [(e, T0, T0, edx.COURSE, f"block-v1:EdxP+Import101+2026+type@sequential+block@e{e}", f"Exam {e}", limit,
-              due) for e, limit, due in exams],
+            [
+                (
+                    e,
+                    T0,
+                    T0,
+                    edx.COURSE,
+                    f"block-v1:EdxP+Import101+2026+type@sequential+block@e{e}",
+                    f"Exam {e}",
+                    limit,
+                    due,
+                )
+                for e, limit, due in exams
+            ],
         )
         cursor.executemany(
             "INSERT INTO proctoring_proctoredexamstudentattempt (id, created, modified, user_id, proctored_exam_id, "
             "started_at, completed_at, attempt_code, external_id, allowed_time_limit_mins, status, "
             "taking_as_proctored, is_sample_attempt, is_status_acknowledged, is_resumable, ready_to_resume, resumed, "
             "time_remaining_seconds) VALUES (%s, %s, %s, 1, %s, %s, %s, %s, '', %s, %s, 1, 0, 0, 0, 0, 0, %s)",
-            [(a, T0, T0, exam, start, end, f"CODE-{a}", allowed, status, remaining)
-             for a, exam, status, start, end, allowed, remaining in attempts],
+            [
+                (a, T0, T0, exam, start, end, f"CODE-{a}", allowed, status, remaining)
+                for a, exam, status, start, end, allowed, remaining in attempts
+            ],
         )
         for exam, minutes in allowances:
             cursor.execute(
                 "INSERT INTO proctoring_proctoredexamstudentallowance (created, modified, "
                 f"{connections[edx.ALIAS].ops.quote_name('key')}, value, proctored_exam_id, user_id) "
-                "VALUES (%s, %s, 'additional_time_granted', %s, %s, 1)", [T0, T0, str(minutes), exam],
+                "VALUES (%s, %s, 'additional_time_granted', %s, %s, 1)",
+                [T0, T0, str(minutes), exam],
             )
 
 
@@ -112,46 +143,77 @@ def test_every_edx_proctoring_status_is_tested_and_mapped():
 
 
 def test_each_status_becomes_the_seed_word_its_timestamps_agree_with():
-    write_source([(1, 60, "2026-03-20 00:00:00")],
-                 [(100 + i, 1, status, start, end, 60 if start else None, None)
-                  for i, (status, start, end, _word) in enumerate(CASES)])
+    write_source(
+        [(1, 60, "2026-03-20 00:00:00")],
+        [
+            (100 + i, 1, status, start, end, 60 if start else None, None)
+            for i, (status, start, end, _word) in enumerate(CASES)
+        ],
+    )
     attempts = import_source()
-    got = {(status, start, end): statuses.csv_word(attempts[f"CODE-{100 + i}"].status)
-           for i, (status, start, end, _word) in enumerate(CASES)}
+    got = {
+        (status, start, end): statuses.csv_word(attempts[f"CODE-{100 + i}"].status)
+        for i, (status, start, end, _word) in enumerate(CASES)
+    }
     assert got == {(status, start, end): word for status, start, end, word in CASES}
     for attempt in attempts.values():  # the seed's definitions: Created / Ready to Start = not started yet
-        assert (attempt.started_at is None) == (attempt.status in (S.CREATED, S.READY_TO_START)) or \
-            attempt.status in (S.ERROR, S.VERIFIED, S.REJECTED, S.SECOND_REVIEW_REQUIRED, S.SUBMITTED)
+        assert (attempt.started_at is None) == (attempt.status in (S.CREATED, S.READY_TO_START)) or attempt.status in (
+            S.ERROR,
+            S.VERIFIED,
+            S.REJECTED,
+            S.SECOND_REVIEW_REQUIRED,
+            S.SUBMITTED,
+        )
 
 
 def test_the_operators_own_mapping_is_taken_as_said():
     write_source([(1, 60, None)], [(100, 1, "declined", None, None, None, None)])
     UserFactory(username="ada", email="ada@example.edu")
-    call_command("import_edx_proctoring", "--database", edx.ALIAS, "--match-users-by", "username",
-                 "--map-status", "declined=completed", stdout=None)
+    call_command(
+        "import_edx_proctoring",
+        "--database",
+        edx.ALIAS,
+        "--match-users-by",
+        "username",
+        "--map-status",
+        "declined=completed",
+        stdout=None,
+    )
     assert ExamAttempt.objects.get(attempt_code="CODE-100").status == S.COMPLETED
 
 
 @time_machine.travel(NOW, tick=False)
 def test_unstarted_attempts_never_claim_more_time_than_edx_proctoring_would_give():
     write_source(
-        [(1, 120, "2026-03-15 00:00:00"),  # due date passed: edx-proctoring would give 0
-         (2, 120, "2026-04-01 13:00:00"),  # due in an hour: cut to 60
-         (3, 120, "2026-06-01 00:00:00"),  # due far ahead: the limit plus the allowance
-         (4, 120, None)],                  # due date only in edx-when, if any: unknown
-        [(101, 1, "created", None, None, None, None),
-         (102, 1, "declined", None, None, None, None),
-         (103, 1, "onboarding_missing", None, None, None, None),
-         (201, 2, "ready_to_start", None, None, None, None),
-         (301, 3, "created", None, None, None, None),
-         (302, 3, "ready_to_start", None, None, None, 1800),  # resuming: 30 minutes were left
-         (401, 4, "created", None, None, None, None),
-         (402, 4, "started", T0, None, 95, None)],  # started: edx-proctoring's own figure is kept
+        [
+            (1, 120, "2026-03-15 00:00:00"),  # due date passed: edx-proctoring would give 0
+            (2, 120, "2026-04-01 13:00:00"),  # due in an hour: cut to 60
+            (3, 120, "2026-06-01 00:00:00"),  # due far ahead: the limit plus the allowance
+            (4, 120, None),
+        ],  # due date only in edx-when, if any: unknown
+        [
+            (101, 1, "created", None, None, None, None),
+            (102, 1, "declined", None, None, None, None),
+            (103, 1, "onboarding_missing", None, None, None, None),
+            (201, 2, "ready_to_start", None, None, None, None),
+            (301, 3, "created", None, None, None, None),
+            (302, 3, "ready_to_start", None, None, None, 1800),  # resuming: 30 minutes were left
+            (401, 4, "created", None, None, None, None),
+            (402, 4, "started", T0, None, 95, None),
+        ],  # started: edx-proctoring's own figure is kept
         allowances=[(3, 15)],
     )
     allowed = {code: a.allowed_time_limit_mins for code, a in import_source().items()}
-    assert allowed == {"CODE-101": 0, "CODE-102": 0, "CODE-103": 0, "CODE-201": 60, "CODE-301": 135,
-                       "CODE-302": 30, "CODE-401": None, "CODE-402": 95}
+    assert allowed == {
+        "CODE-101": 0,
+        "CODE-102": 0,
+        "CODE-103": 0,
+        "CODE-201": 60,
+        "CODE-301": 135,
+        "CODE-302": 30,
+        "CODE-401": None,
+        "CODE-402": 95,
+    }
 
     rows = {}
     import csv

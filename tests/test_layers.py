@@ -97,6 +97,7 @@ def test_the_app_keeps_its_layers_and_has_no_import_cycle():
 @pytest.fixture
 def make_package(tmp_path, monkeypatch):
     """A throw-away package with these modules, importable for the length of the test."""
+
     def make(name, modules):
         root = tmp_path / name
         root.mkdir()
@@ -106,31 +107,38 @@ def make_package(tmp_path, monkeypatch):
         monkeypatch.syspath_prepend(str(tmp_path))
         monkeypatch.delitem(sys.modules, name, raising=False)
         return name
+
     return make
 
 
 def test_the_check_fails_when_a_domain_module_imports_a_face(make_package):
-    package = make_package("layered_app", {
-        "models": "",
-        "api": """
+    package = make_package(
+        "layered_app",
+        {
+            "models": "",
+            "api": """
             from . import models
 
             def enqueue():
                 from . import tasks  # lazy, and still a face
         """,
-        "tasks": "from . import api\n",
-        "views": "from . import api\n",
-    })
+            "tasks": "from . import api\n",
+            "views": "from . import api\n",
+        },
+    )
     problems = contract_violations(package)
     assert "domain module layered_app.api imports the face layered_app.tasks (line 5)" in problems
     assert "import cycle between api, tasks" in problems
 
 
 def test_the_check_passes_a_package_whose_layers_point_one_way(make_package):
-    package = make_package("one_way_app", {
-        "models": "",
-        "api": "from . import models\n",
-        "tasks": "from . import api\n",
-        "views": "from . import api, models\n",
-    })
+    package = make_package(
+        "one_way_app",
+        {
+            "models": "",
+            "api": "from . import models\n",
+            "tasks": "from . import api\n",
+            "views": "from . import api, models\n",
+        },
+    )
     assert contract_violations(package) == []

@@ -24,8 +24,14 @@ from .factories import COURSE_ID, OTHER_COURSE_ID, ExamAttemptFactory, UserFacto
 pytestmark = pytest.mark.django_db
 
 SEED_COLUMNS = [
-    "user_email", "exam_name", "attempt_code", "allowed_time_limit_mins", "is_sample_attempt",
-    "started_at", "completed_at", "status",
+    "user_email",
+    "exam_name",
+    "attempt_code",
+    "allowed_time_limit_mins",
+    "is_sample_attempt",
+    "started_at",
+    "completed_at",
+    "status",
 ]
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=dt_timezone.utc)
 
@@ -46,6 +52,7 @@ def body(response):
 
 
 # ---------------------------------------------------------------- tokens
+
 
 def test_token_names_report_and_user_and_expires_after_the_setting():
     with time_machine.travel(T0, tick=False):
@@ -70,12 +77,15 @@ def test_expiry_follows_the_setting():
         links.read_report_link(link.token)
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature
-    lambda t: t.replace(t.split(":")[0], "eyJyIjo5OSwidSI6MX0"),  # payload: another report
-    lambda t: "garbage",
-    lambda t: "",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature
+        lambda t: t.replace(t.split(":")[0], "eyJyIjo5OSwidSI6MX0"),  # payload: another report
+        lambda t: "garbage",
+        lambda t: "",
+    ],
+)
 def test_altered_token_is_invalid(mangle):
     token = links.make_report_link(1, 1).token
     with pytest.raises(ReportLinkInvalid):
@@ -92,6 +102,7 @@ def test_a_token_signed_for_something_else_is_refused():
 
 # ---------------------------------------------------------------- the download view
 
+
 def test_instructor_downloads_the_csv_and_the_download_is_recorded(client, instructor, report):
     client.force_login(instructor)
     response = client.get(link_for(report, instructor), REMOTE_ADDR="203.0.113.7")
@@ -102,10 +113,17 @@ def test_instructor_downloads_the_csv_and_the_download_is_recorded(client, instr
     rows = list(csv.reader(io.StringIO(body(response))))
     assert rows[0] == SEED_COLUMNS
     assert sorted((r[0], r[-1]) for r in rows[1:]) == [
-        ("jose@example.edu", "rejected"), ("zoe@example.edu", "verified")]
+        ("jose@example.edu", "rejected"),
+        ("zoe@example.edu", "verified"),
+    ]
     audit = ReportDownload.objects.get()
     assert (audit.report_id, audit.user, audit.file_name, str(audit.course_id), audit.ip_address) == (
-        report.id, instructor, report.file_name, COURSE_ID, "203.0.113.7")
+        report.id,
+        instructor,
+        report.file_name,
+        COURSE_ID,
+        "203.0.113.7",
+    )
 
 
 def test_expired_link_is_410_with_a_way_back_to_the_dashboard(client, instructor, report):
@@ -198,6 +216,7 @@ def test_missing_file_is_404_not_500(client, instructor, report):
 
 
 # ---------------------------------------------------------------- S3: a presigned URL that dies with the link
+
 
 def test_s3_link_redirects_to_a_presigned_url_no_longer_lived_than_the_link(client, instructor, exam, s3_storage):
     import urllib.parse

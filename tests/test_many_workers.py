@@ -31,15 +31,24 @@ REQUESTERS = 16
 def seed_courses():
     learners = [UserFactory(email=f"rush{i}@example.edu") for i in range(3)]
     courses = [f"course-v1:RushX+C{n:03d}+2026" for n in range(COURSES)]
-    exams = ProctoredExam.objects.bulk_create([
-        ProctoredExam(course_id=course, content_id=f"block-v1:RushX+C{n:03d}+2026+type@sequential+block@final",
-                      exam_name="Final", time_limit_mins=60)
-        for n, course in enumerate(courses)
-    ])
-    ExamAttempt.objects.bulk_create([
-        ExamAttempt(exam=exam, user=learner, allowed_time_limit_mins=60, status="verified")
-        for exam in exams for learner in learners
-    ])
+    exams = ProctoredExam.objects.bulk_create(
+        [
+            ProctoredExam(
+                course_id=course,
+                content_id=f"block-v1:RushX+C{n:03d}+2026+type@sequential+block@final",
+                exam_name="Final",
+                time_limit_mins=60,
+            )
+            for n, course in enumerate(courses)
+        ]
+    )
+    ExamAttempt.objects.bulk_create(
+        [
+            ExamAttempt(exam=exam, user=learner, allowed_time_limit_mins=60, status="verified")
+            for exam in exams
+            for learner in learners
+        ]
+    )
     return courses
 
 
@@ -83,8 +92,15 @@ def test_two_workers_build_100_courses_requested_at_once_each_exactly_once(celer
     assert sorted(Report.objects.values_list("task_id", flat=True)) == sorted(task_ids.values())
     # Both workers took part, each message ran once, and no database error (deadlock, lock timeout) was logged.
     logs = [worker.log() for worker in workers]
-    ran = Counter(m for log in logs for m in re.findall(r"Task proctoring_results\.generate_proctored_exam_results_"
-                                                        r"report\[([0-9a-f-]+)\] succeeded", log))
+    ran = Counter(
+        m
+        for log in logs
+        for m in re.findall(
+            r"Task proctoring_results\.generate_proctored_exam_results_"
+            r"report\[([0-9a-f-]+)\] succeeded",
+            log,
+        )
+    )
     ours = set(ReportTask.objects.values_list("celery_task_id", flat=True))
     # (A message left by an earlier test, e.g. one Redis restores after a killed worker, may run too:
     # its task id means nothing here, or finds its task ended or alive, and does nothing.)

@@ -19,8 +19,8 @@ from django.urls import clear_url_caches, reverse
 from edx_django_utils.plugins import PluginSettings, PluginURLs, add_plugins, get_plugin_apps, get_plugin_url_patterns
 from opaque_keys.edx.keys import CourseKey
 
-from proctoring_results.openedx import permissions as openedx
 from proctoring_results.apps import ProctoringResultsConfig
+from proctoring_results.openedx import permissions as openedx
 from proctoring_results.settings import production
 
 from .factories import COURSE_ID, UserFactory
@@ -47,6 +47,7 @@ def _forget_fake_modules():
 
 
 # ---------------------------------------------------------------- plugin configuration
+
 
 def test_plugin_app_uses_the_plugin_frameworks_keys():
     config = ProctoringResultsConfig.plugin_app
@@ -75,14 +76,21 @@ def test_plugin_settings_fill_in_defaults_for_the_lms():
     add_plugins(settings.__name__, LMS, "production")
 
     assert settings.PROCTORING_RESULTS == {
-        "PERMISSION_CHECK": BRIDGE, "REPORT_CELERY_QUEUE": "edx.lms.core.high_mem", "CONTENT_SECURITY_POLICY": None,
+        "PERMISSION_CHECK": BRIDGE,
+        "REPORT_CELERY_QUEUE": "edx.lms.core.high_mem",
+        "CONTENT_SECURITY_POLICY": None,
         "COURSE_DISPLAY_NAME": DISPLAY_NAME_HOOK,
     }
     storage = settings.STORAGES["proctoring_results"]
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
     assert storage["OPTIONS"] == {
-        "bucket_name": "lms-reports", "location": "prod/reports/proctoring-results", "default_acl": "private",
-        "querystring_auth": True, "querystring_expire": 300, "file_overwrite": False, "signature_version": "s3v4",
+        "bucket_name": "lms-reports",
+        "location": "prod/reports/proctoring-results",
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": 300,
+        "file_overwrite": False,
+        "signature_version": "s3v4",
     }
     assert settings.STORAGES["default"] == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 
@@ -90,8 +98,12 @@ def test_plugin_settings_fill_in_defaults_for_the_lms():
 def test_plugin_settings_never_replace_an_operators_values():
     own_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"bucket_name": "mine"}}
     settings = lms_settings(
-        PROCTORING_RESULTS={"PERMISSION_CHECK": "site.roles.check", "REPORT_CELERY_QUEUE": None,
-                            "LINK_EXPIRY_SECONDS": 120, "COURSE_DISPLAY_NAME": None},
+        PROCTORING_RESULTS={
+            "PERMISSION_CHECK": "site.roles.check",
+            "REPORT_CELERY_QUEUE": None,
+            "LINK_EXPIRY_SECONDS": 120,
+            "COURSE_DISPLAY_NAME": None,
+        },
         STORAGES={"default": {}, "proctoring_results": own_storage},
         GRADES_DOWNLOAD={"STORAGE_TYPE": "s3", "BUCKET": "lms-reports"},
         GRADES_DOWNLOAD_ROUTING_KEY="edx.lms.core.high_mem",
@@ -101,8 +113,11 @@ def test_plugin_settings_never_replace_an_operators_values():
     add_plugins(settings.__name__, LMS, "production")
 
     assert settings.PROCTORING_RESULTS == {
-        "PERMISSION_CHECK": "site.roles.check", "REPORT_CELERY_QUEUE": None, "LINK_EXPIRY_SECONDS": 120,
-        "CONTENT_SECURITY_POLICY": None, "COURSE_DISPLAY_NAME": None,
+        "PERMISSION_CHECK": "site.roles.check",
+        "REPORT_CELERY_QUEUE": None,
+        "LINK_EXPIRY_SECONDS": 120,
+        "CONTENT_SECURITY_POLICY": None,
+        "COURSE_DISPLAY_NAME": None,
     }
     assert settings.STORAGES["proctoring_results"] is own_storage
 
@@ -220,8 +235,7 @@ def test_outside_the_lms_the_bridge_refuses_everyone_and_the_check_says_why(clie
     with override_settings(PROCTORING_RESULTS={"PERMISSION_CHECK": BRIDGE}):
         client.force_login(instructor)
         response = client.get(reverse("proctoring_results:v1-status-counts", kwargs={"course_id": COURSE_ID}))
-        errors = [e for e in checks.run_checks(tags=[checks.Tags.compatibility])
-                  if e.id == "proctoring_results.E101"]
+        errors = [e for e in checks.run_checks(tags=[checks.Tags.compatibility]) if e.id == "proctoring_results.E101"]
 
     assert response.status_code == 403
     assert len(errors) == 1
@@ -241,8 +255,8 @@ def test_inside_the_lms_an_unset_permission_check_is_a_warning(lms):
     assert "instead of the LMS's course roles" in found["proctoring_results.W101"].msg
 
 
-
 # ---------------------------------------------------------------- the course's display name
+
 
 @pytest.fixture
 def course_overviews(monkeypatch):

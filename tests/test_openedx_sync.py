@@ -57,7 +57,9 @@ def test_a_site_with_a_namespaced_celery_app_gets_it_in_celery_beat_schedule_and
     assert not hasattr(settings, "CELERYBEAT_SCHEDULE")
     assert settings.CELERY_BEAT_SCHEDULE[RECONCILE_BEAT_ENTRY]["schedule"] == 60.0
     assert settings.CELERY_BEAT_SCHEDULE[RECONCILE_BEAT_ENTRY]["options"] == {
-        "expires": 60.0, "queue": "edx.lms.core.low"}
+        "expires": 60.0,
+        "queue": "edx.lms.core.low",
+    }
 
 
 @pytest.mark.parametrize("seconds", [0, None])

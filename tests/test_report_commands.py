@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def attempts(db):
-    exam = ProctoredExamFactory(exam_name="Final, \"B\"")
+    exam = ProctoredExamFactory(exam_name='Final, "B"')
     return [ExamAttemptFactory(exam=exam, status="verified"), ExamAttemptFactory(exam=exam, status="rejected")]
 
 
@@ -50,12 +50,15 @@ def test_generate_to_stdout_writes_the_csv_and_stores_nothing(attempts):
     assert api.list_reports(COURSE_ID) == [] and api.list_report_tasks(COURSE_ID, active_only=False) == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["course-v1:Nobody+Nothing+2026"], "No proctored exams in course course-v1:Nobody+Nothing+2026"),
-    (["not a course"], "'not a course' is not a valid course id."),
-    ([COURSE_ID, "--extra-columns", "password"], "Unknown report column(s): password."),
-    ([COURSE_ID, "--requester", "ghost"], "No user named 'ghost'."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["course-v1:Nobody+Nothing+2026"], "No proctored exams in course course-v1:Nobody+Nothing+2026"),
+        (["not a course"], "'not a course' is not a valid course id."),
+        ([COURSE_ID, "--extra-columns", "password"], "Unknown report column(s): password."),
+        ([COURSE_ID, "--requester", "ghost"], "No user named 'ghost'."),
+    ],
+)
 def test_bad_input_is_one_sentence_and_a_non_zero_exit(attempts, args, message):
     with pytest.raises(CommandError) as caught:
         run(*args)
@@ -73,8 +76,9 @@ def test_generate_exits_non_zero_from_the_shell(attempts):
     from django.core.management import ManagementUtility
 
     with pytest.raises(SystemExit) as caught:
-        ManagementUtility(["manage.py", "generate_proctored_exam_results_report", "course-v1:Nobody+Nothing+2026"]) \
-            .execute()
+        ManagementUtility(
+            ["manage.py", "generate_proctored_exam_results_report", "course-v1:Nobody+Nothing+2026"]
+        ).execute()
     assert caught.value.code == 1
 
 

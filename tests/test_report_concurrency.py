@@ -15,16 +15,17 @@ import requests
 from django.db import connection
 
 from proctoring_results import reports
-from proctoring_results.reports.writers import common as report_writers
 from proctoring_results.models import ReportTask
+from proctoring_results.reports.writers import common as report_writers
 
 from .factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory, UserFactory
 from .services import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SEED_MESSAGE = ("The proctored exam results report is being created. To view the status of the report, "
-                "see Pending Tasks below.")
+SEED_MESSAGE = (
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
 API = "/api/proctoring-results/v1"
 
 
@@ -99,8 +100,7 @@ def test_a_second_click_while_the_report_runs_answers_at_once(live_server, clien
     assert again.status_code == 409 and again.json()["message"] == SEED_MESSAGE
     assert again.json()["task"]["id"] == task_id and again.json()["task"]["state"] == "running"
     assert took < 2, f"the second click took {took:.1f} s"
-    wait_until(lambda: not session.get(tasks_url, timeout=30).json()["tasks"], timeout=60,
-               message="the task to end")
+    wait_until(lambda: not session.get(tasks_url, timeout=30).json()["tasks"], timeout=60, message="the task to end")
     assert ReportTask.objects.get().state == ReportTask.State.SUCCEEDED
     listing = session.get(f"{live_server.url}{API}/courses/{COURSE_ID}/reports/", timeout=30).json()
     assert listing["count"] == 1

@@ -83,9 +83,10 @@ def _with_comments_as_in(data, expected):
 
 def _first_difference(data, expected):
     """Where the bytes part, as a short message (the data is made up: no personal data)."""
-    at = next((i for i, (a, b) in enumerate(zip(data, expected, strict=False)) if a != b),
-              min(len(data), len(expected)))
-    return f"bytes differ at offset {at}: {data[at - 40:at + 40]!r} != {expected[at - 40:at + 40]!r}"
+    at = next(
+        (i for i, (a, b) in enumerate(zip(data, expected, strict=False)) if a != b), min(len(data), len(expected))
+    )
+    return f"bytes differ at offset {at}: {data[at - 40 : at + 40]!r} != {expected[at - 40 : at + 40]!r}"
 
 
 @pytest.mark.parametrize("variant", sorted(report_golden.VARIANTS))

@@ -17,9 +17,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from proctoring_results import api, reports, tasks
-from proctoring_results.reports import lifecycle
 from proctoring_results.conf import DEFAULTS
 from proctoring_results.models import Report, ReportTask
+from proctoring_results.reports import lifecycle
 from proctoring_results.storage import get_report_storage
 
 from .factories import COURSE_ID, ExamAttemptFactory, UserFactory
@@ -129,7 +129,9 @@ def test_the_command_and_the_periodic_task_recover_dead_runs(course):
     with later(DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 1):
         call_command("fail_stale_report_tasks", stdout=out)
     assert out.getvalue().splitlines() == [
-        "Failed 0 stale report task(s).", "Queued 1 report task(s) again: their worker stopped."]
+        "Failed 0 stale report task(s).",
+        "Queued 1 report task(s) again: their worker stopped.",
+    ]
     assert ReportTask.objects.get(pk=task.id).state == "queued"
     ReportTask.objects.claim(task.id)
     with later(2 * DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 2):

@@ -15,9 +15,9 @@ from django.db import DatabaseError
 from django.test import override_settings
 
 from proctoring_results import api, reports
-from proctoring_results.reports import build
 from proctoring_results.exceptions import ReportGenerationFailed
 from proctoring_results.models import ExamAttempt
+from proctoring_results.reports import build
 from proctoring_results.storage import ReportUploadError, get_report_storage, report_upload
 
 from .factories import COURSE_ID, ProctoredExamFactory, UserFactory
@@ -76,8 +76,9 @@ def test_a_failure_after_parts_went_up_leaves_no_object_and_no_unfinished_upload
 
 
 def test_a_storage_that_refuses_the_upload_is_a_report_upload_error_and_leaves_nothing(s3_server, s3_parts):
-    broken = s3_storage_config(s3_server, bucket_name="no-such-bucket",
-                               transfer_config=TransferConfig(multipart_chunksize=PART))
+    broken = s3_storage_config(
+        s3_server, bucket_name="no-such-bucket", transfer_config=TransferConfig(multipart_chunksize=PART)
+    )
     with override_settings(STORAGES={**settings.STORAGES, "proctoring_results": broken}):
         with pytest.raises(ReportUploadError), report_upload(get_report_storage(), "c/3/report.csv") as upload:
             for chunk in chunks(2 * PART):
@@ -90,10 +91,12 @@ def big_course(db):
     """A course whose report is about 6 MiB (two 5 MiB parts): long names, 10,000 attempts."""
     exam = ProctoredExamFactory(exam_name="Final Exam " + "x" * 240)
     learner = UserFactory(email=("a" * 230) + "@example.edu")
-    ExamAttempt.objects.bulk_create([
-        ExamAttempt(exam=exam, user=learner, allowed_time_limit_mins=90, attempt_code=f"CODE-{i:08d}")
-        for i in range(10_000)
-    ])
+    ExamAttempt.objects.bulk_create(
+        [
+            ExamAttempt(exam=exam, user=learner, allowed_time_limit_mins=90, attempt_code=f"CODE-{i:08d}")
+            for i in range(10_000)
+        ]
+    )
     return exam
 
 

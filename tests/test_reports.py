@@ -17,13 +17,16 @@ from django.test.utils import CaptureQueriesContext
 
 from example import celery_app
 from proctoring_results import api, reports, tasks
+from proctoring_results.exceptions import (
+    InvalidReportOptions,
+    ReportAlreadyRunning,
+    ReportGenerationFailed,
+    ReportQueueUnavailable,
+)
+from proctoring_results.models import ExamAttempt, Report, ReportTask, Review, ReviewFlag
 from proctoring_results.reports import naming, writers
 from proctoring_results.reports.specs.proctored_exam_results_report import LMS_SPEC, SPEC
 from proctoring_results.reports.writers import common
-from proctoring_results.exceptions import (
-    InvalidReportOptions, ReportAlreadyRunning, ReportGenerationFailed, ReportQueueUnavailable,
-)
-from proctoring_results.models import ExamAttempt, Report, ReportTask, Review, ReviewFlag
 from proctoring_results.statuses import CSV_WORDS, AttemptStatus
 from proctoring_results.storage import get_report_storage
 
@@ -47,8 +50,16 @@ def expected_rows(course_id=COURSE_ID):
     """What the database says, computed here in Python, independently of the report's SQL."""
     attempts = ExamAttempt.objects.filter(exam__course_id=course_id).select_related("exam", "user")
     return [
-        [neutral(a.user.email), neutral(a.exam.exam_name), a.attempt_code, str(a.allowed_time_limit_mins),
-         str(a.is_sample_attempt), stamp(a.started_at), stamp(a.completed_at), CSV_WORDS[a.status]]
+        [
+            neutral(a.user.email),
+            neutral(a.exam.exam_name),
+            a.attempt_code,
+            str(a.allowed_time_limit_mins),
+            str(a.is_sample_attempt),
+            stamp(a.started_at),
+            stamp(a.completed_at),
+            CSV_WORDS[a.status],
+        ]
         for a in attempts.order_by("exam_id", "user_id", "id")
     ]
 
@@ -98,7 +109,11 @@ def course(db):
             started = T0 + timedelta(minutes=n) if status != AttemptStatus.CREATED else None
             completed = started + timedelta(minutes=45, seconds=30) if started and n % 3 else None
             ExamAttemptFactory(
-                exam=exam, user=person, status=status, started_at=started, completed_at=completed,
+                exam=exam,
+                user=person,
+                status=status,
+                started_at=started,
+                completed_at=completed,
                 allowed_time_limit_mins=exam.time_limit_mins + n,
             )
             n += 1
@@ -107,6 +122,7 @@ def course(db):
 
 
 # ---------------------------------------------------------------- the CSV
+
 
 def test_csv_matches_the_database_field_by_field(course):
     data = report_bytes()
@@ -156,8 +172,18 @@ def test_rows_are_ordered_by_exam_then_learner(course):
 
 def test_status_column_uses_the_seed_words(course):
     words = {r[7] for r in parse(report_bytes())[1:]}
-    assert words == {"created", "ready to start", "started", "timed out", "completed", "submitted",
-                     "second review required", "verified", "rejected", "error"}
+    assert words == {
+        "created",
+        "ready to start",
+        "started",
+        "timed out",
+        "completed",
+        "submitted",
+        "second review required",
+        "verified",
+        "rejected",
+        "error",
+    }
 
 
 def test_a_course_without_attempts_gives_the_header_only(db):
@@ -175,7 +201,11 @@ def test_timestamps_are_utc_and_truncated_to_the_second(db):
 def test_extra_columns_are_opt_in(course):
     attempt = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).order_by("exam_id", "user_id", "id").first()
     review = Review.objects.create(
-        attempt=attempt, provider="acme", review_id="r1", provider_status="violation", outcome="rejected",
+        attempt=attempt,
+        provider="acme",
+        review_id="r1",
+        provider_status="violation",
+        outcome="rejected",
         raw_payload={},
     )
     ReviewFlag.objects.create(review=review, rule_code="second_computer", comment="=looked at a laptop")
@@ -228,7 +258,11 @@ def test_postgresql_copy_and_the_portable_writer_give_the_same_bytes(course):
 
 def add_latest_review(attempt, comments, review_id="r1"):
     review = Review.objects.create(
-        attempt=attempt, provider="acme", review_id=review_id, provider_status="violation", outcome="rejected",
+        attempt=attempt,
+        provider="acme",
+        review_id=review_id,
+        provider_status="violation",
+        outcome="rejected",
         raw_payload={},
     )
     for comment in comments:
@@ -266,7 +300,7 @@ def test_the_python_twins_of_the_cells_give_the_sql_cells_bytes(course, spec):
     queryset, formatters = spec.formatted_rows(key, extra)
     assert len(formatters) == len(spec.column_names(extra)) and spec.twins(spec.column_names(extra))
     rows = list(queryset)
-    twins = "".join(common.csv_lines(rows[i:i + 2], formatters) for i in range(0, len(rows), 2)).encode()
+    twins = "".join(common.csv_lines(rows[i : i + 2], formatters) for i in range(0, len(rows), 2)).encode()
     portable = io.BytesIO()
     assert writers.portable.write(spec.rows(key, extra), portable, None, "default") == 19
     assert twins == portable.getvalue()
@@ -338,9 +372,11 @@ def test_the_database_refuses_a_second_active_task_of_a_course(db):
 
 def test_every_state_change_keeps_the_active_marker_in_step(course, instructor):
     """request, claim, finish, fail and the stale check each leave ``active`` True exactly while queued/running."""
+
     def in_step():
-        return all(t.active is (True if t.state in ReportTask.ACTIVE_STATES else None)
-                   for t in ReportTask.objects.all())
+        return all(
+            t.active is (True if t.state in ReportTask.ACTIVE_STATES else None) for t in ReportTask.objects.all()
+        )
 
     done = api.request_report(COURSE_ID, instructor)
     assert in_step()
@@ -369,12 +405,12 @@ def test_every_report_type_has_a_spec_module():
 
 # ---------------------------------------------------------------- naming and storage
 
+
 def test_file_name_follows_open_edx():
     key = api.parse_course_id("course-v1:Org+Course+Run")
     when = datetime(2026, 1, 2, 23, 5, tzinfo=dt_timezone(timedelta(hours=-5)))
     assert naming.report_file_name(key, when) == "Org_Course_Run_proctored_exam_results_report_2026-01-03-0405.csv"
-    assert naming.course_filename_prefix(api.parse_course_id("course-v1:Org+CS~101.x+2026_T1")) \
-        == "Org_CS101.x_2026_T1"
+    assert naming.course_filename_prefix(api.parse_course_id("course-v1:Org+CS~101.x+2026_T1")) == "Org_CS101.x_2026_T1"
 
 
 #: The issue's case: a valid course key of 244 characters, whose report name passed 255 bytes.
@@ -409,7 +445,8 @@ def test_a_shortened_prefix_is_deterministic_and_tells_courses_apart():
         prefix.encode().decode()  # cut on a character boundary
         when = datetime(2026, 5, 4, 10, 30, 15, tzinfo=dt_timezone.utc)
         taken = {naming.report_file_name(key, when)} | {
-            naming.report_file_name(key, when).replace(".csv", f"15-{n}.csv") for n in range(2, 1000)}
+            naming.report_file_name(key, when).replace(".csv", f"15-{n}.csv") for n in range(2, 1000)
+        }
         taken.add(naming.report_file_name(key, when).replace(".csv", "15.csv"))
         assert len(naming.report_file_name(key, when, taken).encode()) <= naming.MAX_FILE_NAME_BYTES
     # Short keys keep Open edX's name exactly.
@@ -460,8 +497,9 @@ def test_a_second_request_gets_the_running_task_and_the_seed_message(db, instruc
     first = api.request_report(COURSE_ID, instructor)
     with pytest.raises(ReportAlreadyRunning) as caught:
         api.request_report(COURSE_ID, UserFactory())
-    assert str(caught.value) == ("The proctored exam results report is being created. "
-                                 "To view the status of the report, see Pending Tasks below.")
+    assert str(caught.value) == (
+        "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+    )
     assert caught.value.task.id == first.id
     assert ReportTask.objects.count() == 1
     api.request_report(OTHER_COURSE_ID, instructor)  # another course is independent
@@ -497,7 +535,8 @@ def test_two_concurrent_requests_make_one_task(instructor, settings):
 
 
 def test_an_unreachable_broker_fails_the_task_with_a_clear_message(
-        db, instructor, django_capture_on_commit_callbacks, monkeypatch):
+    db, instructor, django_capture_on_commit_callbacks, monkeypatch
+):
     dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     saved = celery_app.conf.broker_url
     monkeypatch.setenv("CELERY_BROKER_URL", dead)  # Celery reads this variable before its settings
@@ -522,8 +561,9 @@ def test_an_unreachable_broker_fails_the_task_with_a_clear_message(
 def test_a_storage_failure_fails_the_task_and_stores_nothing(course, s3_server, s3_client, instructor):
     before = s3_keys(s3_client)
     broken = s3_storage_config(s3_server, bucket_name="no-such-bucket")
-    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                                     "proctoring_results": broken}):
+    with override_settings(
+        STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}, "proctoring_results": broken}
+    ):
         task = api.request_report(COURSE_ID, instructor)
         with pytest.raises(ReportGenerationFailed) as caught:
             api.generate_report_now(task.id)
@@ -576,8 +616,16 @@ def test_when_recording_the_report_fails_the_stored_file_is_deleted(course, inst
     task = api.request_report(COURSE_ID, instructor)
     claimed = ReportTask.objects.claim(task.id)
     # A row already holding this task's one-to-one slot makes the Report insert fail for real.
-    Report.objects.create(task_id=task.id, course_id=COURSE_ID, file_name="x.csv", storage_key="elsewhere/x.csv",
-                          size_bytes=0, row_count=0, checksum_sha256="0" * 64, created=T0)
+    Report.objects.create(
+        task_id=task.id,
+        course_id=COURSE_ID,
+        file_name="x.csv",
+        storage_key="elsewhere/x.csv",
+        size_bytes=0,
+        row_count=0,
+        checksum_sha256="0" * 64,
+        created=T0,
+    )
     before = stored_files()
     with pytest.raises(reports.GenerationError, match="database error while recording the report"):
         reports.run_task(claimed)
@@ -601,6 +649,7 @@ def test_expired_reports_are_deleted_file_and_row(course):
 
 # ---------------------------------------------------------------- S3 and the system check
 
+
 def test_report_in_s3_is_private_and_matches_the_database(course, s3_storage, instructor):
     report = api.generate_report(COURSE_ID, instructor)
     assert s3_keys(s3_storage) == [f"proctoring-results/{report.storage_key}"]
@@ -615,9 +664,17 @@ def test_w002_warns_when_s3_storage_would_overwrite(s3_server):
     def ids():
         return {m.id for m in run_checks()}
 
-    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                                     "proctoring_results": s3_storage_config(s3_server, file_overwrite=True)}):
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "proctoring_results": s3_storage_config(s3_server, file_overwrite=True),
+        }
+    ):
         assert "proctoring_results.W002" in ids()
-    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                                     "proctoring_results": s3_storage_config(s3_server)}):
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "proctoring_results": s3_storage_config(s3_server),
+        }
+    ):
         assert "proctoring_results.W002" not in ids()

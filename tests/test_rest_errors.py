@@ -34,13 +34,16 @@ def assert_errors_shape(response, status, field):
     return body
 
 
-@pytest.mark.parametrize("method, url, data, status, field", [
-    ("get", REPORTS, {"limit": "0"}, 400, "limit"),
-    ("post", TASKS, {"extra_columns": ["no_such_column"]}, 400, "extra_columns[0]"),
-    ("post", TASKS, {"extra_columns": "username"}, 400, "extra_columns"),
-    ("post", TASKS, ["not", "an", "object"], 400, "body"),
-    ("get", f"{V1}/courses/not+a+course/reports/", None, 404, "course_id"),
-])
+@pytest.mark.parametrize(
+    "method, url, data, status, field",
+    [
+        ("get", REPORTS, {"limit": "0"}, 400, "limit"),
+        ("post", TASKS, {"extra_columns": ["no_such_column"]}, 400, "extra_columns[0]"),
+        ("post", TASKS, {"extra_columns": "username"}, 400, "extra_columns"),
+        ("post", TASKS, ["not", "an", "object"], 400, "body"),
+        ("get", f"{V1}/courses/not+a+course/reports/", None, 404, "course_id"),
+    ],
+)
 def test_report_endpoints_answer_errors_with_the_old_keys_beside_them(staff_client, method, url, data, status, field):
     if method == "get":
         response = staff_client.get(url, data or {})
@@ -68,15 +71,23 @@ def test_the_409_of_generate_is_the_202_again_not_an_error(staff_client):
 
 def test_nested_errors_are_named_by_their_path():
     assert flatten({"flags": {0: {"rule": ["Required."]}, 2: {"non_field_errors": ["An object."]}}}) == {
-        "flags[0].rule": ["Required."], "flags[2]": ["An object."],
+        "flags[0].rule": ["Required."],
+        "flags[2]": ["An object."],
     }
     assert flatten(["Plain."], "body") == {"body": ["Plain."]}
 
 
 def test_the_callback_serializer_hands_the_domain_a_dataclass():
-    payload = {"attempt_code": " A1 ", "review_id": 7, "status": "violation", "reviewer": " Rita ",
-               "reviewed_at": "2026-03-01T10:00:00+02:00", "second_review": None, "vendor": {"x": 1},
-               "flags": [{"rule": " phone ", "comment": "  as sent ", "start": 1, "stop": None}]}
+    payload = {
+        "attempt_code": " A1 ",
+        "review_id": 7,
+        "status": "violation",
+        "reviewer": " Rita ",
+        "reviewed_at": "2026-03-01T10:00:00+02:00",
+        "second_review": None,
+        "vendor": {"x": 1},
+        "flags": [{"rule": " phone ", "comment": "  as sent ", "start": 1, "stop": None}],
+    }
     serializer = ReviewCallbackSerializer(data=payload)
     assert serializer.is_valid(), serializer.errors
     submission = serializer.to_submission()

@@ -21,8 +21,9 @@ DEMO_COURSE = "course-v1:DemoX+Proctoring101+2026"
 def test_demo_reviews_explain_every_reviewed_status_and_a_provider_can_post_more(client):
     out = StringIO()
     call_command("load_demo_course", "--learners", "80", stdout=out)
-    reviewed = ExamAttempt.objects.filter(exam__course_id=DEMO_COURSE,
-                                          status__in=set(REVIEW_OUTCOMES) | {AttemptStatus.ERROR})
+    reviewed = ExamAttempt.objects.filter(
+        exam__course_id=DEMO_COURSE, status__in=set(REVIEW_OUTCOMES) | {AttemptStatus.ERROR}
+    )
     assert reviewed.exists()
     for attempt in reviewed.prefetch_related("reviews__flags"):
         (review,) = attempt.reviews.all()
@@ -34,16 +35,22 @@ def test_demo_reviews_explain_every_reviewed_status_and_a_provider_can_post_more
             assert "integrity" in severities
         if attempt.status == AttemptStatus.ERROR:
             assert review.provider_status == "not_reviewed"
-    satisfactory_with_flags = Review.objects.filter(attempt__exam__course_id=DEMO_COURSE, outcome="verified",
-                                                    flags__severity="discouraged").distinct().count()
+    satisfactory_with_flags = (
+        Review.objects.filter(attempt__exam__course_id=DEMO_COURSE, outcome="verified", flags__severity="discouraged")
+        .distinct()
+        .count()
+    )
     assert satisfactory_with_flags > 0
     assert Review.objects.filter(outcome="second_review_required", flags__severity="").exists()  # unknown code kept
 
     # The codes printed by the demo are submitted attempts the demo provider can review (docs/providers.rst).
     codes = re.search(r"awaiting a review \(see docs/providers.rst\): (.+)", out.getvalue()).group(1).split(", ")
     assert len(codes) == 3
-    response = signed_post(client, review_payload(codes[0], "doc-example-1", "violation",
-                                                  [{"rule": "second_computer", "comment": "Laptop"}]),
-                           provider="demo-provider", secret=app_settings.PROVIDERS["demo-provider"]["secret"])
+    response = signed_post(
+        client,
+        review_payload(codes[0], "doc-example-1", "violation", [{"rule": "second_computer", "comment": "Laptop"}]),
+        provider="demo-provider",
+        secret=app_settings.PROVIDERS["demo-provider"]["secret"],
+    )
     assert response.status_code == 200 and response.json()["status"] == "rejected"
     assert api.get_attempt(codes[0]).status_label == "Unsatisfactory"

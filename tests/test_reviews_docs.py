@@ -28,21 +28,32 @@ def test_python_example_posts_a_review_and_a_bad_secret_gets_401(live_server):
     example = runpy.run_path(str(EXAMPLES / "post_review.py"))
     attempt = demo_attempt()
     secret = app_settings.PROVIDERS["demo-provider"]["secret"]
-    review = {"attempt_code": attempt.attempt_code, "review_id": "doc-py-1", "status": "passed",
-              "flags": [{"rule": "music_or_tv", "comment": "Radio", "start": 1, "stop": 2}]}
+    review = {
+        "attempt_code": attempt.attempt_code,
+        "review_id": "doc-py-1",
+        "status": "passed",
+        "flags": [{"rule": "music_or_tv", "comment": "Radio", "start": 1, "stop": 2}],
+    }
     status, answer = example["post_review"](live_server.url, "demo-provider", secret, review)
     assert (status, answer["status"], answer["duplicate"]) == (200, "verified", False)
     assert api.get_attempt(attempt.attempt_code).status_label == "Satisfactory"
-    status, answer = example["post_review"](live_server.url, "demo-provider", "not-the-secret",
-                                            {**review, "review_id": "doc-py-2"})
+    status, answer = example["post_review"](
+        live_server.url, "demo-provider", "not-the-secret", {**review, "review_id": "doc-py-2"}
+    )
     assert status == 401 and answer == {"errors": {"authentication": ["The request could not be authenticated."]}}
 
 
 def run_shell_example(live_server, attempt_code, secret, review_id):
     if not (shutil.which("curl") and shutil.which("openssl")):
         unavailable("curl and openssl are needed to run the shell example")
-    env = {**os.environ, "BASE_URL": live_server.url, "PROVIDER": "demo-provider", "SECRET": secret,
-           "ATTEMPT_CODE": attempt_code, "REVIEW_ID": review_id}
+    env = {
+        **os.environ,
+        "BASE_URL": live_server.url,
+        "PROVIDER": "demo-provider",
+        "SECRET": secret,
+        "ATTEMPT_CODE": attempt_code,
+        "REVIEW_ID": review_id,
+    }
     result = subprocess.run([str(EXAMPLES / "post_review.sh")], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     body, status_line = result.stdout.strip().rsplit("\n", 1)

@@ -18,8 +18,17 @@ def test_catalog_has_the_seeds_rules_with_their_severities():
         assert rules[code].severity == "integrity"
     assert rules["music_or_tv"].severity == "discouraged"
     # The rest of Open edX's Online Proctoring Rules are there too.
-    for code in ("desk_not_clear", "poor_lighting", "second_display", "other_programs", "phone", "headphones",
-                 "left_room", "another_person", "communicating"):
+    for code in (
+        "desk_not_clear",
+        "poor_lighting",
+        "second_display",
+        "other_programs",
+        "phone",
+        "headphones",
+        "left_room",
+        "another_person",
+        "communicating",
+    ):
         assert code in rules and rules[code].description
     assert len({r.code for r in BUILTIN_RULES}) == len(BUILTIN_RULES)
 
@@ -43,22 +52,25 @@ def test_music_plus_one_integrity_violation_is_unsatisfactory():
     assert decide("violation", ["music_or_tv", "music_or_tv", "second_computer"]).outcome == "rejected"
 
 
-@pytest.mark.parametrize("status, codes, outcome, disagrees", [
-    ("passed", [], "verified", False),
-    ("passed", ["music_or_tv"], "verified", False),
-    ("passed", ["phone"], "rejected", True),  # the flags are stricter than the status
-    ("violation", ["phone"], "rejected", False),
-    ("violation", [], "rejected", True),  # the status is stricter than the flags
-    ("violation", ["music_or_tv"], "rejected", True),
-    ("suspicious", ["no_photo_id"], "rejected", False),
-    ("suspicious", [], "rejected", True),
-    ("not_reviewed", [], "error", False),
-    ("not_reviewed", ["music_or_tv"], "error", False),
-    ("not_reviewed", ["explicit_content"], "rejected", True),  # one instance is enough
-    ("passed", ["looked_at_ceiling"], "second_review_required", False),  # unknown: a person reads it
-    ("not_reviewed", ["looked_at_ceiling"], "second_review_required", False),
-    ("violation", ["looked_at_ceiling", "phone"], "rejected", False),
-])
+@pytest.mark.parametrize(
+    "status, codes, outcome, disagrees",
+    [
+        ("passed", [], "verified", False),
+        ("passed", ["music_or_tv"], "verified", False),
+        ("passed", ["phone"], "rejected", True),  # the flags are stricter than the status
+        ("violation", ["phone"], "rejected", False),
+        ("violation", [], "rejected", True),  # the status is stricter than the flags
+        ("violation", ["music_or_tv"], "rejected", True),
+        ("suspicious", ["no_photo_id"], "rejected", False),
+        ("suspicious", [], "rejected", True),
+        ("not_reviewed", [], "error", False),
+        ("not_reviewed", ["music_or_tv"], "error", False),
+        ("not_reviewed", ["explicit_content"], "rejected", True),  # one instance is enough
+        ("passed", ["looked_at_ceiling"], "second_review_required", False),  # unknown: a person reads it
+        ("not_reviewed", ["looked_at_ceiling"], "second_review_required", False),
+        ("violation", ["looked_at_ceiling", "phone"], "rejected", False),
+    ],
+)
 def test_every_provider_status_and_disagreement(status, codes, outcome, disagrees):
     decision = decide(status, codes)
     assert decision.outcome == outcome
@@ -115,16 +127,19 @@ def check_ids():
     return {m.id for m in run_checks() if m.id.startswith("proctoring_results.")}
 
 
-@pytest.mark.parametrize("rules", [
-    [],
-    {"calculator": {"severity": "integrity"}},  # a new rule needs a description
-    {"phone": {"severity": "fatal"}},
-    {"phone": "integrity"},
-    {" phone": {"severity": "integrity"}},
-    {"x" * 101: {"description": "Too long.", "severity": "integrity"}},
-    {"phone": {"severity": "integrity", "weight": 3}},
-    {"phone": {"severity": "integrity", "description": ""}},
-])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        [],
+        {"calculator": {"severity": "integrity"}},  # a new rule needs a description
+        {"phone": {"severity": "fatal"}},
+        {"phone": "integrity"},
+        {" phone": {"severity": "integrity"}},
+        {"x" * 101: {"description": "Too long.", "severity": "integrity"}},
+        {"phone": {"severity": "integrity", "weight": 3}},
+        {"phone": {"severity": "integrity", "description": ""}},
+    ],
+)
 def test_bad_rules_setting_is_reported_by_system_check_e006(rules):
     with override_settings(PROCTORING_RESULTS={"RULES": rules}):
         assert "proctoring_results.E006" in check_ids()

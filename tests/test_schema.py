@@ -45,8 +45,12 @@ def rest_api_routes():
             if hasattr(pattern, "url_patterns"):
                 walk(pattern.url_patterns, text)
             elif text.startswith(V1.lstrip("/")) and "/" + text != SCHEMA_URL:
-                routes.add("/" + text.replace("<course_key:course_id>", "{course_id}")
-                           .replace("<str:attempt_code>", "{attempt_code}"))
+                routes.add(
+                    "/"
+                    + text.replace("<course_key:course_id>", "{course_id}").replace(
+                        "<str:attempt_code>", "{attempt_code}"
+                    )
+                )
 
     walk(get_resolver().url_patterns, "")
     return routes
@@ -93,14 +97,16 @@ def test_no_generated_request_makes_the_live_example_site_fail(live_server, inst
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategies.append(operation.as_strategy(generation_mode=mode))
             if names:  # also aim at the course and attempt that exist, where permission lets the request in
-                strategies.append(operation.as_strategy(
-                    generation_mode=mode, path_parameters={n: known[n] for n in names},
-                ))
+                strategies.append(
+                    operation.as_strategy(
+                        generation_mode=mode,
+                        path_parameters={n: known[n] for n in names},
+                    )
+                )
     assert len(strategies) >= 12
 
     @given(case=st.one_of(strategies))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def never_a_server_error(case):
         if case.path == "/api/proctoring-results/v1/reviews/" and case.method == "POST":
             response = post_signed(live_server.url + case.formatted_path, case.body, secret)
@@ -118,7 +124,13 @@ def post_signed(url, body, secret):
     except (TypeError, ValueError):
         data = repr(body).encode()
     header = signatures.sign(secret, data, int(time.time()))
-    return requests.post(url, data=data, timeout=30, headers={
-        "Content-Type": "application/json", "X-Proctoring-Provider": "demo-provider",
-        "X-Proctoring-Signature": header,
-    })
+    return requests.post(
+        url,
+        data=data,
+        timeout=30,
+        headers={
+            "Content-Type": "application/json",
+            "X-Proctoring-Provider": "demo-provider",
+            "X-Proctoring-Signature": header,
+        },
+    )

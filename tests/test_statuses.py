@@ -9,22 +9,53 @@ from proctoring_results.exceptions import InvalidTransition, UnknownStatus
 from proctoring_results.statuses import AttemptStatus as S
 
 # The seed's list of values in the CSV `status` column, in its order.
-SEED_CSV_WORDS = ["created", "ready to start", "started", "timed out", "completed", "submitted",
-                  "second review required", "verified", "rejected", "error"]
+SEED_CSV_WORDS = [
+    "created",
+    "ready to start",
+    "started",
+    "timed out",
+    "completed",
+    "submitted",
+    "second review required",
+    "verified",
+    "rejected",
+    "error",
+]
 # The seed's table of values and their title-case names.
-SEED_LABELS = ["Created", "Ready to Start", "Started", "Timed Out", "Completed", "Submitted",
-               "Second Review Required", "Satisfactory", "Unsatisfactory", "Error"]
+SEED_LABELS = [
+    "Created",
+    "Ready to Start",
+    "Started",
+    "Timed Out",
+    "Completed",
+    "Submitted",
+    "Second Review Required",
+    "Satisfactory",
+    "Unsatisfactory",
+    "Error",
+]
 
 LEGAL = {
-    (S.CREATED, S.READY_TO_START), (S.CREATED, S.STARTED),
+    (S.CREATED, S.READY_TO_START),
+    (S.CREATED, S.STARTED),
     (S.READY_TO_START, S.STARTED),
-    (S.STARTED, S.COMPLETED), (S.STARTED, S.TIMED_OUT), (S.STARTED, S.SUBMITTED),
-    (S.COMPLETED, S.SUBMITTED), (S.TIMED_OUT, S.SUBMITTED),
-    (S.SUBMITTED, S.VERIFIED), (S.SUBMITTED, S.REJECTED), (S.SUBMITTED, S.SECOND_REVIEW_REQUIRED),
-    (S.SECOND_REVIEW_REQUIRED, S.VERIFIED), (S.SECOND_REVIEW_REQUIRED, S.REJECTED),
-    (S.VERIFIED, S.REJECTED), (S.REJECTED, S.VERIFIED),
-    (S.VERIFIED, S.SECOND_REVIEW_REQUIRED), (S.REJECTED, S.SECOND_REVIEW_REQUIRED),
-    (S.ERROR, S.VERIFIED), (S.ERROR, S.REJECTED), (S.ERROR, S.SECOND_REVIEW_REQUIRED),
+    (S.STARTED, S.COMPLETED),
+    (S.STARTED, S.TIMED_OUT),
+    (S.STARTED, S.SUBMITTED),
+    (S.COMPLETED, S.SUBMITTED),
+    (S.TIMED_OUT, S.SUBMITTED),
+    (S.SUBMITTED, S.VERIFIED),
+    (S.SUBMITTED, S.REJECTED),
+    (S.SUBMITTED, S.SECOND_REVIEW_REQUIRED),
+    (S.SECOND_REVIEW_REQUIRED, S.VERIFIED),
+    (S.SECOND_REVIEW_REQUIRED, S.REJECTED),
+    (S.VERIFIED, S.REJECTED),
+    (S.REJECTED, S.VERIFIED),
+    (S.VERIFIED, S.SECOND_REVIEW_REQUIRED),
+    (S.REJECTED, S.SECOND_REVIEW_REQUIRED),
+    (S.ERROR, S.VERIFIED),
+    (S.ERROR, S.REJECTED),
+    (S.ERROR, S.SECOND_REVIEW_REQUIRED),
 } | {(s, S.ERROR) for s in S if s != S.ERROR}
 
 

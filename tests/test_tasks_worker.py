@@ -35,13 +35,21 @@ def finished(task_id):
 
 def seed_course():
     exams = [ProctoredExamFactory(exam_name='Quiz "1", part\nA'), ProctoredExamFactory(exam_name="@Final 期末")]
-    learners = [UserFactory(email="o'neil@example.edu"), UserFactory(email="-dash@example.edu"),
-                UserFactory(email="zoë@exämple.edu")]
+    learners = [
+        UserFactory(email="o'neil@example.edu"),
+        UserFactory(email="-dash@example.edu"),
+        UserFactory(email="zoë@exämple.edu"),
+    ]
     for i, exam in enumerate(exams):
         for j, learner in enumerate(learners):
             started = T0 + timedelta(minutes=10 * i + j)
-            ExamAttemptFactory(exam=exam, user=learner, status=list(CSV_WORDS)[(i * 3 + j) % 10],
-                               started_at=started, completed_at=started + timedelta(minutes=30) if j else None)
+            ExamAttemptFactory(
+                exam=exam,
+                user=learner,
+                status=list(CSV_WORDS)[(i * 3 + j) % 10],
+                started_at=started,
+                completed_at=started + timedelta(minutes=30) if j else None,
+            )
 
 
 def expected_rows():
@@ -52,9 +60,19 @@ def expected_rows():
         return "'" + text if text[:1] in "=+-@\t\r＝＋－＠" else text
 
     attempts = ExamAttempt.objects.filter(exam__course_id=COURSE_ID).select_related("exam", "user")
-    return [[neutral(a.user.email), neutral(a.exam.exam_name), a.attempt_code, str(a.allowed_time_limit_mins),
-             str(a.is_sample_attempt), stamp(a.started_at), stamp(a.completed_at), CSV_WORDS[a.status]]
-            for a in attempts.order_by("exam_id", "user_id", "id")]
+    return [
+        [
+            neutral(a.user.email),
+            neutral(a.exam.exam_name),
+            a.attempt_code,
+            str(a.allowed_time_limit_mins),
+            str(a.is_sample_attempt),
+            stamp(a.started_at),
+            stamp(a.completed_at),
+            CSV_WORDS[a.status],
+        ]
+        for a in attempts.order_by("exam_id", "user_id", "id")
+    ]
 
 
 def parse(data):
@@ -72,8 +90,16 @@ def test_a_requested_report_is_built_by_the_worker_into_local_storage(celery_wor
     with get_report_storage().open(report.storage_key) as fh:
         data = fh.read()
     rows = parse(data)
-    assert rows[0] == ["user_email", "exam_name", "attempt_code", "allowed_time_limit_mins", "is_sample_attempt",
-                       "started_at", "completed_at", "status"]
+    assert rows[0] == [
+        "user_email",
+        "exam_name",
+        "attempt_code",
+        "allowed_time_limit_mins",
+        "is_sample_attempt",
+        "started_at",
+        "completed_at",
+        "status",
+    ]
     assert rows[1:] == expected_rows()
     assert report.row_count == 6 and report.size_bytes == len(data) and report.requester_id == instructor.id
 
@@ -84,8 +110,10 @@ def test_a_header_only_report_through_the_worker(celery_worker):
     assert wait_until(lambda: finished(task.id), timeout=60, message="the report task").state == "succeeded"
     [report] = api.list_reports(COURSE_ID)
     with get_report_storage().open(report.storage_key) as fh:
-        assert fh.read() == b"user_email,exam_name,attempt_code,allowed_time_limit_mins,is_sample_attempt," \
-                            b"started_at,completed_at,status\r\n"
+        assert (
+            fh.read() == b"user_email,exam_name,attempt_code,allowed_time_limit_mins,is_sample_attempt,"
+            b"started_at,completed_at,status\r\n"
+        )
 
 
 def test_a_report_built_by_the_worker_into_s3(s3_storage, celery_worker_factory):
@@ -110,8 +138,10 @@ def test_a_worker_killed_mid_report_leaves_no_report_and_the_task_recoverable(ce
     task = api.request_report(COURSE_ID, None)
     running = wait_until(
         lambda: (lambda t: t if t.state == "running" and t.rows_total == 6 and t.rows_done == 6 else None)(
-            api.get_report_task(task.id)),
-        timeout=60, message="the report task to run and show its progress",
+            api.get_report_task(task.id)
+        ),
+        timeout=60,
+        message="the report task to run and show its progress",
     )
     assert running.started_at is not None
     slow.kill()

@@ -33,8 +33,7 @@ def storing(task_id):
     return task if task.state == "running" and task.rows_done == 6 else None
 
 
-def test_a_worker_killed_mid_report_is_recovered_within_two_minutes_with_exactly_one_report(
-        celery_worker_factory):
+def test_a_worker_killed_mid_report_is_recovered_within_two_minutes_with_exactly_one_report(celery_worker_factory):
     seed_course()
     doomed = celery_worker_factory(PROCTORING_RESULTS_TEST_STORAGE_DELAY=60, **FAST)
     task = api.request_report(COURSE_ID, None)
@@ -65,8 +64,11 @@ def test_a_run_that_dies_twice_is_failed_with_a_message(celery_worker_factory):
     first.kill()
     # The second worker stores slowly too, and is killed as well once it has taken the task over.
     second = celery_worker_factory(PROCTORING_RESULTS_TEST_STORAGE_DELAY=60, beat=True, **FAST)
-    wait_until(lambda: ReportTask.objects.filter(pk=task.id, runs=2, rows_done=6).exists(), timeout=90,
-               message="the second run to be storing")
+    wait_until(
+        lambda: ReportTask.objects.filter(pk=task.id, runs=2, rows_done=6).exists(),
+        timeout=90,
+        message="the second run to be storing",
+    )
     second.kill()
     celery_worker_factory(beat=True, **FAST)
     failed = wait_until(lambda: finished(task.id), timeout=90, message="the task to be failed")
@@ -88,7 +90,6 @@ def test_a_slow_but_live_original_never_records_a_second_report(celery_worker_fa
         assert done.state == "succeeded", (done.message, rescuer.log()[-3000:])
     finally:
         original.resume()
-    wait_until(lambda: "was taken over or stopped" in original.log(), timeout=60,
-               message="the original to give up")
+    wait_until(lambda: "was taken over or stopped" in original.log(), timeout=60, message="the original to give up")
     assert Report.objects.count() == 1 and ReportTask.objects.get(pk=task.id).runs == 2
     assert len(stored_files()) == len(before) + 1  # the original's file was deleted

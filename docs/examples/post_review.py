@@ -26,7 +26,9 @@ def post_review(base_url, provider, secret, review):
     """POST ``review`` (a dict); return (HTTP status, the JSON answer)."""
     body = json.dumps(review).encode()  # sign exactly the bytes you send
     request = urllib.request.Request(
-        base_url.rstrip("/") + "/api/proctoring-results/v1/reviews/", data=body, method="POST",
+        base_url.rstrip("/") + "/api/proctoring-results/v1/reviews/",
+        data=body,
+        method="POST",
         headers={
             "Content-Type": "application/json",
             "X-Proctoring-Provider": provider,
@@ -42,13 +44,17 @@ def post_review(base_url, provider, secret, review):
 
 if __name__ == "__main__":
     base_url, attempt_code = sys.argv[1:3]
-    status, answer = post_review(base_url, os.environ.get("PROVIDER", "demo-provider"),
-                                 os.environ.get("SECRET", "demo-provider-secret"), {
-        "attempt_code": attempt_code,
-        "review_id": os.environ.get("REVIEW_ID", "rev-2026-0001"),
-        "status": "passed",
-        "flags": [{"rule": "music_or_tv", "comment": "Radio audible", "start": 125.0, "stop": 190.5}],
-        "reviewer": "Reviewer 17",
-        "reviewed_at": "2026-03-01T14:05:00Z",
-    })
+    status, answer = post_review(
+        base_url,
+        os.environ.get("PROVIDER", "demo-provider"),
+        os.environ.get("SECRET", "demo-provider-secret"),
+        {
+            "attempt_code": attempt_code,
+            "review_id": os.environ.get("REVIEW_ID", "rev-2026-0001"),
+            "status": "passed",
+            "flags": [{"rule": "music_or_tv", "comment": "Radio audible", "start": 125.0, "stop": 190.5}],
+            "reviewer": "Reviewer 17",
+            "reviewed_at": "2026-03-01T14:05:00Z",
+        },
+    )
     print(status, json.dumps(answer))

@@ -71,7 +71,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'example.sqlite3'}", conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        default=f"sqlite:///{VAR_DIR / 'example.sqlite3'}",
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     ),
 }
 
@@ -83,11 +84,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # seconds) instead of failing with "database is locked" when a reader turns
     # writer. Django 5.1 reads ``transaction_mode`` and ``init_command``; on 4.2 the
     # example's backend reads them (docs/operations.rst, "SQLite").
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
     if django.VERSION < (5, 1):
         DATABASES["default"]["ENGINE"] = "example.db.sqlite3"
 
@@ -95,10 +98,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # utf8mb4 so learners' names, emails and exam names in any script survive (MySQL's
     # "utf8" is 3 bytes a character); strict mode so a too-long value is an error, not
     # silently cut (Django's check mysql.W002). The test database gets the same charset.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "charset": "utf8mb4",
-        "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+        }
+    )
     DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -134,6 +139,7 @@ def _report_upload_config():
 
     return TransferConfig(multipart_threshold=8 * 2**20, multipart_chunksize=8 * 2**20, use_threads=False)
 
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -159,8 +165,12 @@ STORAGES = {
         else {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             # Owner-only files: reports hold personal data (docs/security.rst).
-            "OPTIONS": {"location": VAR_DIR / "reports", "base_url": None,
-                        "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
+            "OPTIONS": {
+                "location": VAR_DIR / "reports",
+                "base_url": None,
+                "file_permissions_mode": 0o600,
+                "directory_permissions_mode": 0o700,
+            },
         }
     ),
 }

@@ -74,9 +74,9 @@ assert "proctoring_results.security.SecurityHeadersMiddleware" in MIDDLEWARE
 # gathers them into STATIC_ROOT at deploy time (docs/operations.rst, "Deploying");
 # the manifest gives each file a name with its hash, cached for a year by browsers.
 MIDDLEWARE = [
-    *MIDDLEWARE[:MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1],
+    *MIDDLEWARE[: MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1],
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    *MIDDLEWARE[MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1:],
+    *MIDDLEWARE[MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1 :],
 ]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
 

@@ -40,6 +40,7 @@ from ..exceptions import InvalidCourseId
 try:  # inside the LMS; elsewhere (this app's own tests, the docs) a stand-in with the same constructor
     from openedx_filters import PipelineStep
 except ImportError:  # pragma: no cover - depends on the environment
+
     class PipelineStep:
         """What openedx-filters' runner needs of a step: this constructor and ``run_filter``."""
 
@@ -47,6 +48,7 @@ except ImportError:  # pragma: no cover - depends on the environment
             self.filter_type = filter_type
             self.running_pipeline = running_pipeline
             self.extra_config = extra_config
+
 
 log = logging.getLogger(__name__)
 
@@ -124,25 +126,35 @@ class DataDownloadSection(PipelineStep):
             return
         fragment = dashboard_fragment(request, course_key)
         data_download = next(
-            (s for s in sections if isinstance(s, dict) and s.get("section_key") in DATA_DOWNLOAD_KEYS
-             and not s.get("template_path_prefix") and "fragment" not in s),
+            (
+                s
+                for s in sections
+                if isinstance(s, dict)
+                and s.get("section_key") in DATA_DOWNLOAD_KEYS
+                and not s.get("template_path_prefix")
+                and "fragment" not in s
+            ),
             None,
         )
         if data_download is not None:
             # The LMS renders its own Data Download template through ours, which adds this app's part.
-            data_download.update({
+            data_download.update(
+                {
+                    "template_path_prefix": TEMPLATE_PATH_PREFIX,
+                    "fragment": fragment,
+                    LMS_BUTTON_FLAG: False,
+                }
+            )
+            return
+        sections.append(
+            {
+                "section_key": SECTION_KEY,
+                "section_display_name": _("Proctoring results"),
+                "course_id": str(course_key),
                 "template_path_prefix": TEMPLATE_PATH_PREFIX,
                 "fragment": fragment,
-                LMS_BUTTON_FLAG: False,
-            })
-            return
-        sections.append({
-            "section_key": SECTION_KEY,
-            "section_display_name": _("Proctoring results"),
-            "course_id": str(course_key),
-            "template_path_prefix": TEMPLATE_PATH_PREFIX,
-            "fragment": fragment,
-        })
+            }
+        )
         for section in sections:  # another plugin owns the Data Download template: still one button only
             if isinstance(section, dict) and section.get("section_key") in DATA_DOWNLOAD_KEYS:
                 section[LMS_BUTTON_FLAG] = False
@@ -174,8 +186,9 @@ class ProctoringResultsTab(PipelineStep):
             return unchanged
         try:
             key = api.parse_course_id(course_key)
-            if not any(isinstance(t, dict) and t.get("tab_id") == TAB_ID for t in tabs) \
-                    and course_shows_results(user, key):
+            if not any(isinstance(t, dict) and t.get("tab_id") == TAB_ID for t in tabs) and course_shows_results(
+                user, key
+            ):
                 tabs.append(results_tab(key))
         except InvalidCourseId:
             pass
@@ -212,6 +225,7 @@ def check_filter_steps(app_configs=None, **kwargs):
     """
     try:
         import openedx_filters  # noqa: F401  (only the LMS, or a host using Open edX filters, has it)
+
         switches = {SECTION_STEP: app_settings.OPENEDX_DASHBOARD_SECTION, TAB_STEP: app_settings.OPENEDX_DASHBOARD_TAB}
     except Exception:  # noqa: BLE001 - not inside an LMS, or E001 already reports the settings
         return []
@@ -225,10 +239,12 @@ def check_filter_steps(app_configs=None, **kwargs):
             missing.append(step)
     if not missing:
         return []
-    return [Warning(
-        f"OPEN_EDX_FILTERS_CONFIG lacks {', '.join(missing)}: the instructor dashboard will not show "
-        "this app's results.",
-        hint="A settings file assigned OPEN_EDX_FILTERS_CONFIG after the plugin added its steps; pass your value "
-             "through proctoring_results.settings.common.add_filter_steps() (docs/howto/install_openedx.rst).",
-        id="proctoring_results.W102",
-    )]
+    return [
+        Warning(
+            f"OPEN_EDX_FILTERS_CONFIG lacks {', '.join(missing)}: the instructor dashboard will not show "
+            "this app's results.",
+            hint="A settings file assigned OPEN_EDX_FILTERS_CONFIG after the plugin added its steps; pass your value "
+            "through proctoring_results.settings.common.add_filter_steps() (docs/howto/install_openedx.rst).",
+            id="proctoring_results.W102",
+        )
+    ]

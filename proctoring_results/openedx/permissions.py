@@ -54,8 +54,10 @@ def can_view_exam_results(user, course_key):
     """
     permissions = _lms_permissions()
     if permissions is None:
-        log.error("PERMISSION_CHECK is the Open edX bridge, but %s cannot be imported; access refused.",
-                  LMS_PERMISSIONS_MODULE)
+        log.error(
+            "PERMISSION_CHECK is the Open edX bridge, but %s cannot be imported; access refused.",
+            LMS_PERMISSIONS_MODULE,
+        )
         return False
     permission = getattr(permissions, "EXAM_RESULTS", EXAM_RESULTS_PERMISSION)
     return bool(user.has_perm(permission, course_key))
@@ -76,22 +78,26 @@ def check_openedx_bridge(app_configs=None, **kwargs):
     configured = app_settings.user_settings.get("PERMISSION_CHECK")
     in_lms = _lms_permissions() is not None
     if configured is None and in_lms:
-        return [Warning(
-            f"Inside the Open edX LMS, {SETTING_NAME}['PERMISSION_CHECK'] is unset, so access is decided by "
-            "this app's own CourseRole table instead of the LMS's course roles.",
-            hint=f"Set it to '{BRIDGE_PATH}', or update {SETTING_NAME} in your settings "
-                 "instead of replacing the dict the plugin filled in (docs/howto/install_openedx.rst).",
-            id="proctoring_results.W101",
-        )]
+        return [
+            Warning(
+                f"Inside the Open edX LMS, {SETTING_NAME}['PERMISSION_CHECK'] is unset, so access is decided by "
+                "this app's own CourseRole table instead of the LMS's course roles.",
+                hint=f"Set it to '{BRIDGE_PATH}', or update {SETTING_NAME} in your settings "
+                "instead of replacing the dict the plugin filled in (docs/howto/install_openedx.rst).",
+                id="proctoring_results.W101",
+            )
+        ]
     if configured not in (BRIDGE_PATH, can_view_exam_results) or in_lms:
         return []
-    return [Error(
-        f"{SETTING_NAME}['PERMISSION_CHECK'] is the Open edX bridge, but {LMS_PERMISSIONS_MODULE} "
-        "cannot be imported, so nobody may see results.",
-        hint="Use it only inside an Open edX LMS; elsewhere keep the default "
-             "proctoring_results.permissions.is_course_staff or point it at your own roles.",
-        id="proctoring_results.E101",
-    )]
+    return [
+        Error(
+            f"{SETTING_NAME}['PERMISSION_CHECK'] is the Open edX bridge, but {LMS_PERMISSIONS_MODULE} "
+            "cannot be imported, so nobody may see results.",
+            hint="Use it only inside an Open edX LMS; elsewhere keep the default "
+            "proctoring_results.permissions.is_course_staff or point it at your own roles.",
+            id="proctoring_results.E101",
+        )
+    ]
 
 
 def _settings_ok():

@@ -65,6 +65,7 @@ MODELS = {
 
 # ---------------------------------------------------------------- receivers (the learner's request)
 
+
 def connect():
     """Connect the receivers to edx-proctoring's models; nothing when edx-proctoring is not installed."""
     if not apps.is_installed("edx_proctoring"):
@@ -116,8 +117,12 @@ def _defer(sender, instance, deleted):
         kind, key = change_of(sender, instance, deleted)
         transaction.on_commit(partial(_queue, (kind, key)), using=router.db_for_write(sender))
     except Exception as exc:  # noqa: BLE001 - the learner's exam must go on; reconciliation repairs
-        log.warning("edx-proctoring sync: %s of a %s not deferred (%s); the reconciliation will apply it.",
-                    "delete" if deleted else "save", sender.__name__, type(exc).__name__)
+        log.warning(
+            "edx-proctoring sync: %s of a %s not deferred (%s); the reconciliation will apply it.",
+            "delete" if deleted else "save",
+            sender.__name__,
+            type(exc).__name__,
+        )
 
 
 def _queue(change):
@@ -125,8 +130,11 @@ def _queue(change):
     try:
         publisher.put(change)
     except Exception as exc:  # noqa: BLE001 - same rule as above
-        log.warning("edx-proctoring sync: a %s change not queued (%s); the reconciliation will apply it.",
-                    change[0], type(exc).__name__)
+        log.warning(
+            "edx-proctoring sync: a %s change not queued (%s); the reconciliation will apply it.",
+            change[0],
+            type(exc).__name__,
+        )
 
 
 def enqueue(changes):
@@ -137,8 +145,11 @@ def enqueue(changes):
     try:
         current_app.send_task(SYNC_TASK, args=[changes], **options)
     except Exception as exc:  # noqa: BLE001 - broker down, misconfigured: same answer
-        log.warning("edx-proctoring sync: %d change(s) not sent (%s); the reconciliation will apply them.",
-                    len(changes), type(exc).__name__)
+        log.warning(
+            "edx-proctoring sync: %d change(s) not sent (%s); the reconciliation will apply them.",
+            len(changes),
+            type(exc).__name__,
+        )
 
 
 class Publisher:
@@ -171,8 +182,9 @@ class Publisher:
             if self._pid != os.getpid():
                 self._queue = queue.SimpleQueue()
                 self._pending = 0
-                threading.Thread(target=self._run, args=(self._queue,), name="proctoring-results-sync",
-                                 daemon=True).start()
+                threading.Thread(
+                    target=self._run, args=(self._queue,), name="proctoring-results-sync", daemon=True
+                ).start()
                 self._pid = os.getpid()
             self._pending += 1
             self._queue.put(change)
@@ -204,6 +216,7 @@ atexit.register(publisher.flush, 2.0)
 
 
 # ---------------------------------------------------------------- the sync task (a worker)
+
 
 def _source():
     """The database alias holding edx-proctoring's tables (the LMS's own, unless a router says otherwise)."""
@@ -256,7 +269,9 @@ class _Source:
         for user_id, exam_id in pairs:
             ids += self.column(
                 f"SELECT {self.q('id')} FROM {self.q(ATTEMPTS)} "
-                f"WHERE {self.q('user_id')} = %s AND {self.q('proctored_exam_id')} = %s", [user_id, exam_id])
+                f"WHERE {self.q('user_id')} = %s AND {self.q('proctored_exam_id')} = %s",
+                [user_id, exam_id],
+            )
         return ids
 
 
@@ -306,6 +321,7 @@ def apply_changes(changes):
 
 # ---------------------------------------------------------------- reconciliation (Celery beat)
 
+
 def _claim(now):
     """Mark a pass as running, unless one already is (one UPDATE: two beats cannot both win)."""
     _ensure_state()
@@ -337,8 +353,11 @@ def _kind(table, source, ids):
         pairs = []
         for row_id in ids:
             with source.connection.cursor() as cursor:
-                cursor.execute(f"SELECT {source.q('user_id', 'proctored_exam_id')} FROM {source.q(ALLOWANCES)} "
-                               f"WHERE {source.q('id')} = %s", [row_id])
+                cursor.execute(
+                    f"SELECT {source.q('user_id', 'proctored_exam_id')} FROM {source.q(ALLOWANCES)} "
+                    f"WHERE {source.q('id')} = %s",
+                    [row_id],
+                )
                 pairs += [(ALLOWANCES, list(row)) for row in cursor.fetchall()]
         return pairs
     if table == COMMENTS:
@@ -381,8 +400,9 @@ def reconcile(full=False, now=None):
     source = _Source(alias)
     state = EdxProctoringSync.objects.get(pk=EdxProctoringSync.ROW_ID)
     full = full or state.synced_until is None
-    since = EPOCH if full else state.synced_until - timedelta(
-        seconds=app_settings.EDX_PROCTORING_RECONCILE_OVERLAP_SECONDS)
+    since = (
+        EPOCH if full else state.synced_until - timedelta(seconds=app_settings.EDX_PROCTORING_RECONCILE_OVERLAP_SECONDS)
+    )
     size = app_settings.EDX_PROCTORING_RECONCILE_BATCH_SIZE
     read = repaired = 0
     oldest = None
@@ -400,7 +420,7 @@ def reconcile(full=False, now=None):
                     oldest = min(filter(None, (oldest, rows[0][0])))
         deleted = _deleted_attempts(source, since)
         for start in range(0, len(deleted), size):
-            chunk = deleted[start:start + size]
+            chunk = deleted[start : start + size]
             with transaction.atomic():
                 _state_locked()
                 gone = importers.remove_missing(alias, attempt_codes={c: i for _d, i, c in chunk})
@@ -410,18 +430,33 @@ def reconcile(full=False, now=None):
                 oldest = min(filter(None, (oldest, chunk[0][0])))
     except Exception as exc:
         EdxProctoringSync.objects.filter(pk=EdxProctoringSync.ROW_ID).update(
-            running_since=None, last_error=type(exc).__name__[:255])
-        log.warning("edx-proctoring reconciliation failed (%s); the next pass starts from the same point.",
-                    type(exc).__name__)
+            running_since=None, last_error=type(exc).__name__[:255]
+        )
+        log.warning(
+            "edx-proctoring reconciliation failed (%s); the next pass starts from the same point.", type(exc).__name__
+        )
         raise
     behind = max(0.0, (started - oldest).total_seconds()) if oldest and oldest > EPOCH else 0.0
     EdxProctoringSync.objects.filter(pk=EdxProctoringSync.ROW_ID).update(
-        synced_until=started, running_since=None, last_pass_started_at=started,
-        last_pass_finished_at=timezone.now(), last_pass_full=full, behind_seconds=behind, last_pass_read=read,
-        last_pass_repaired=repaired, last_error="", **({"last_full_pass_at": started} if full else {}),
+        synced_until=started,
+        running_since=None,
+        last_pass_started_at=started,
+        last_pass_finished_at=timezone.now(),
+        last_pass_full=full,
+        behind_seconds=behind,
+        last_pass_read=read,
+        last_pass_repaired=repaired,
+        last_error="",
+        **({"last_full_pass_at": started} if full else {}),
     )
-    log.info("edx-proctoring reconciliation (%s): read %d rows, repaired %d, behind by %.1f s, took %.1f s.",
-             "full" if full else "incremental", read, repaired, behind, time.monotonic() - clock)
+    log.info(
+        "edx-proctoring reconciliation (%s): read %d rows, repaired %d, behind by %.1f s, took %.1f s.",
+        "full" if full else "incremental",
+        read,
+        repaired,
+        behind,
+        time.monotonic() - clock,
+    )
     return EdxProctoringSync.objects.get(pk=EdxProctoringSync.ROW_ID)
 
 
@@ -430,6 +465,7 @@ def reconcile_due(now=None):
     now = now or timezone.now()
     hours = app_settings.EDX_PROCTORING_FULL_RECONCILE_HOURS
     state = EdxProctoringSync.objects.filter(pk=EdxProctoringSync.ROW_ID).first()
-    full = bool(hours) and (state is None or state.last_full_pass_at is None
-                            or now - state.last_full_pass_at >= timedelta(hours=hours))
+    full = bool(hours) and (
+        state is None or state.last_full_pass_at is None or now - state.last_full_pass_at >= timedelta(hours=hours)
+    )
     return reconcile(full=full, now=now)

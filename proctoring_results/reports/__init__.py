@@ -28,8 +28,17 @@ from .writers import write_csv as _write_csv
 _DEFAULT_TYPE = ReportTask.ReportType.PROCTORED_EXAM_RESULTS
 
 __all__ = [
-    "DEFAULT_PROFILE", "GenerationError", "QueueUnavailable", "TakenOver", "column_profiles", "course_data_version",
-    "run_task", "send", "spec_for", "validate_extra_columns", "write_csv",
+    "DEFAULT_PROFILE",
+    "GenerationError",
+    "QueueUnavailable",
+    "TakenOver",
+    "column_profiles",
+    "course_data_version",
+    "run_task",
+    "send",
+    "spec_for",
+    "validate_extra_columns",
+    "write_csv",
 ]
 
 
@@ -41,10 +50,22 @@ def validate_extra_columns(extra_columns, report_type=_DEFAULT_TYPE, column_prof
     return spec_for(report_type, column_profile).validate_extra_columns(extra_columns)
 
 
-def write_csv(course_key, fileobj, *, extra_columns=(), on_progress=None, using=None, report_type=_DEFAULT_TYPE,
-              column_profile=None):
+def write_csv(
+    course_key,
+    fileobj,
+    *,
+    extra_columns=(),
+    on_progress=None,
+    using=None,
+    report_type=_DEFAULT_TYPE,
+    column_profile=None,
+):
     """Write a course's report to a binary file object; return the number of data rows (``writers``)."""
     return _write_csv(
-        spec_for(report_type, column_profile), course_key, fileobj, extra_columns=extra_columns,
-        on_progress=on_progress, using=using,
+        spec_for(report_type, column_profile),
+        course_key,
+        fileobj,
+        extra_columns=extra_columns,
+        on_progress=on_progress,
+        using=using,
     )

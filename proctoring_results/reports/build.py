@@ -60,15 +60,19 @@ def run_task(task, data_version=""):
         spec = spec_for(task.report_type, task.options.get("column_profile"))
         extra_columns = spec.validate_extra_columns(task.options.get("extra_columns") or [])
         data_version = data_version or course_data_version(
-            task.course_id, extra_columns, task.report_type, task.options.get("column_profile"),
+            task.course_id,
+            extra_columns,
+            task.report_type,
+            task.options.get("column_profile"),
         )
         now = timezone.now()
         file_name = new_report_file_name(task.course_id, now, report_type=task.report_type)
         with heartbeat(task) as beat:
             with report_upload(storage, report_storage_key(task.course_id, task.pk, file_name)) as upload:
                 sink = _Sink(upload)
-                rows = write_csv(spec, task.course_id, sink, extra_columns=extra_columns,
-                                 on_progress=record_progress(task))
+                rows = write_csv(
+                    spec, task.course_id, sink, extra_columns=extra_columns, on_progress=record_progress(task)
+                )
                 stage = "storing the file"
             saved_name = upload.name
             if beat is not None and beat.lost.is_set():
@@ -79,9 +83,16 @@ def run_task(task, data_version=""):
             if locked.state != ReportTask.State.RUNNING or locked.runs != task.runs:
                 raise TakenOver()
             report = Report.objects.create(
-                task=locked, course_id=locked.course_id, report_type=locked.report_type, file_name=file_name,
-                storage_key=saved_name, size_bytes=sink.size, row_count=rows,
-                checksum_sha256=sink.sha256.hexdigest(), requester_id=locked.requester_id, created=now,
+                task=locked,
+                course_id=locked.course_id,
+                report_type=locked.report_type,
+                file_name=file_name,
+                storage_key=saved_name,
+                size_bytes=sink.size,
+                row_count=rows,
+                checksum_sha256=sink.sha256.hexdigest(),
+                requester_id=locked.requester_id,
+                created=now,
                 data_version=data_version,
             )
             locked.state = ReportTask.State.SUCCEEDED
@@ -106,8 +117,10 @@ def run_task(task, data_version=""):
         if isinstance(exc, InvalidReportOptions):
             message = f"The report could not be created: {exc}"
         else:
-            message = (f"The report could not be created ({kind} while {stage}). "
-                       "Try again; if it fails again, contact support.")
+            message = (
+                f"The report could not be created ({kind} while {stage}). "
+                "Try again; if it fails again, contact support."
+            )
         # Only the exception's type reaches the log: its text may quote a learner's data.
         log.error("Report task %s failed while %s: %s", task.pk, stage, type(exc).__name__)
         ReportTask.objects.fail(task.pk, message, run=task.runs)

@@ -47,9 +47,7 @@ class UtcTimestampText(Func):
         return f"DATE_FORMAT({sql}, %s)", (*params, _MYSQL_TIMESTAMP_FORMAT)
 
     def as_sql(self, compiler, connection, **extra_context):
-        raise NotImplementedError(
-            f"Reports support PostgreSQL, MySQL/MariaDB and SQLite, not {connection.vendor}."
-        )
+        raise NotImplementedError(f"Reports support PostgreSQL, MySQL/MariaDB and SQLite, not {connection.vendor}.")
 
 
 class JoinedText(Aggregate):
@@ -172,8 +170,11 @@ def _plain_texts(values, prefixes=()):
     if None in values:
         return False
     joined = _SEPARATOR + _SEPARATOR.join(values)
-    return (joined.count(_SEPARATOR) == len(values) and not any(c in joined for c in _CSV_SPECIALS)
-            and not any(p in joined for p in prefixes))
+    return (
+        joined.count(_SEPARATOR) == len(values)
+        and not any(c in joined for c in _CSV_SPECIALS)
+        and not any(p in joined for p in prefixes)
+    )
 
 
 def csv_fields(values):

@@ -29,9 +29,11 @@ class TakenOver(Exception):
 
 def record_progress(task):
     """``on_progress`` for a run: each write also carries the heartbeat, and stops a run that was taken over."""
+
     def on_progress(rows_done, rows_total):
         if not ReportTask.objects.beat(task.pk, task.runs, timezone.now(), rows_done=rows_done, rows_total=rows_total):
             raise TakenOver()
+
     return on_progress
 
 

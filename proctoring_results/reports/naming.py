@@ -61,8 +61,9 @@ def report_file_name(course_key, when, taken=(), report_type=_DEFAULT_TYPE):
 def new_report_file_name(course_key, when, report_type=_DEFAULT_TYPE):
     """``report_file_name`` avoiding the names of the course's reports stamped with the same minute."""
     minute = report_file_name(course_key, when, report_type=report_type)[: -len(".csv")]
-    taken = set(Report.objects.filter(course_id=course_key, file_name__startswith=minute)
-                .values_list("file_name", flat=True))
+    taken = set(
+        Report.objects.filter(course_id=course_key, file_name__startswith=minute).values_list("file_name", flat=True)
+    )
     return report_file_name(course_key, when, taken=taken, report_type=report_type)
 
 

@@ -36,7 +36,8 @@ def send(task):
         options["queue"] = app_settings.REPORT_CELERY_QUEUE
     try:
         current_app.signature(GENERATE_TASK).apply_async(
-            args=[task.pk], retry=True,
+            args=[task.pk],
+            retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
             **options,
         )

@@ -19,11 +19,10 @@ OPENEDX_COURSE_DISPLAY_NAME = "proctoring_results.openedx.courses.course_display
 
 #: Filter type -> this app's step for it (the constants of ``openedx/filters.py``, spelt out
 #: here so that reading the settings imports nothing).
+_FILTERS_MODULE = "proctoring_results.openedx.filters"
 FILTER_STEPS = {
-    "org.openedx.learning.instructor.dashboard.render.started.v1":
-        "proctoring_results.openedx.filters.DataDownloadSection",
-    "org.openedx.learning.instructor.dashboard.tabs.requested.v1":
-        "proctoring_results.openedx.filters.ProctoringResultsTab",
+    "org.openedx.learning.instructor.dashboard.render.started.v1": f"{_FILTERS_MODULE}.DataDownloadSection",
+    "org.openedx.learning.instructor.dashboard.tabs.requested.v1": f"{_FILTERS_MODULE}.ProctoringResultsTab",
 }
 
 #: The Mako templates the LMS includes for this app's section (``MAKO_TEMPLATE_DIRS_BASE``).
@@ -108,8 +107,10 @@ def _add_reconciliation_beat_entry(settings, values):
         "task": RECONCILE_BEAT_ENTRY,
         "schedule": float(seconds),
         # A pass that could not start before the next one is due is dropped, not queued up behind it.
-        "options": {"expires": float(seconds), **({"queue": values["EDX_PROCTORING_SYNC_QUEUE"]}
-                                                  if values.get("EDX_PROCTORING_SYNC_QUEUE") else {})},
+        "options": {
+            "expires": float(seconds),
+            **({"queue": values["EDX_PROCTORING_SYNC_QUEUE"]} if values.get("EDX_PROCTORING_SYNC_QUEUE") else {}),
+        },
     }
     names = [n for n in ("CELERYBEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE") if isinstance(getattr(settings, n, None), dict)]
     for name in names or ["CELERYBEAT_SCHEDULE"]:

@@ -24,12 +24,20 @@ from ..services import unavailable
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = os.environ.get("PROCTORING_RESULTS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PAGE = f"/courses/{COURSE_ID}/instructor/data_download/"
-SEED_MESSAGE = ("The proctored exam results report is being created. To view the status of the report, "
-                "see Pending Tasks below.")
+SEED_MESSAGE = (
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
 TIMEOUT_MS = 60_000
 
 
@@ -73,8 +81,13 @@ def course(db):
     midterm = ProctoredExamFactory(exam_name="Midterm", time_limit_mins=90)
     practice = ProctoredExamFactory(exam_name="Practice", time_limit_mins=30, is_practice_exam=True)
     names = ["zoe", "jose", "aicha", "bjorn", "lukasz"]
-    midterm_statuses = [AttemptStatus.VERIFIED, AttemptStatus.VERIFIED, AttemptStatus.REJECTED,
-                        AttemptStatus.SECOND_REVIEW_REQUIRED, AttemptStatus.ERROR]
+    midterm_statuses = [
+        AttemptStatus.VERIFIED,
+        AttemptStatus.VERIFIED,
+        AttemptStatus.REJECTED,
+        AttemptStatus.SECOND_REVIEW_REQUIRED,
+        AttemptStatus.ERROR,
+    ]
     for name, status in zip(names, midterm_statuses, strict=False):
         ExamAttemptFactory(exam=midterm, status=status, user=UserFactory(username=name, email=f"{name}@example.edu"))
     ExamAttemptFactory(exam=practice, status=AttemptStatus.STARTED, user=UserFactory(username="zoe"))
@@ -105,7 +118,8 @@ def test_instructor_generates_watches_and_downloads_the_report(browser, live_ser
     expect(page.locator("#pr-reports a")).to_have_count(0)
     expect(page.locator("svg.pr-status-chart")).to_have_attribute("role", "img")
     expect(page.locator("#proctoring-status-chart-desc")).to_contain_text(
-        "Midterm: 2 Satisfactory, 1 Unsatisfactory, 1 Awaiting review, 0 In progress, 1 Error.")
+        "Midterm: 2 Satisfactory, 1 Unsatisfactory, 1 Awaiting review, 0 In progress, 1 Error."
+    )
 
     # A real worker, storing files slowly (6 s) so the running task and its progress can be watched.
     worker = celery_worker_factory(PROCTORING_RESULTS_TEST_STORAGE_DELAY="6")
@@ -137,7 +151,8 @@ def test_instructor_generates_watches_and_downloads_the_report(browser, live_ser
     expect(first_link).to_have_text(report.file_name, timeout=TIMEOUT_MS)
     expect(page.locator("#pr-status")).to_have_text(f"A new report is ready: {report.file_name}")
     assert page.evaluate("document.querySelector('#pr-reports').getBoundingClientRect().top") < page.evaluate(
-        "document.querySelector('#pr-tasks-heading').getBoundingClientRect().top")
+        "document.querySelector('#pr-tasks-heading').getBoundingClientRect().top"
+    )
 
     page.screenshot(path=str(ARTIFACTS / "data_download.png"), full_page=True)
 
@@ -148,8 +163,16 @@ def test_instructor_generates_watches_and_downloads_the_report(browser, live_ser
     assert download.suggested_filename == report.file_name
     with open(download.path(), encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["user_email", "exam_name", "attempt_code", "allowed_time_limit_mins", "is_sample_attempt",
-                       "started_at", "completed_at", "status"]
+    assert rows[0] == [
+        "user_email",
+        "exam_name",
+        "attempt_code",
+        "allowed_time_limit_mins",
+        "is_sample_attempt",
+        "started_at",
+        "completed_at",
+        "status",
+    ]
     assert sorted((r[0], r[1], r[2], r[7]) for r in rows[1:]) == expected_rows()
     from proctoring_results.models import ReportDownload
 
@@ -241,10 +264,12 @@ def test_a_failed_task_leaves_pending_tasks_and_the_page_says_why(browser, live_
 
     # The pipeline fails it (as a worker would), with a message safe to show.
     ReportTask.objects.filter(pk=task.id).update(
-        state="failed", message="The report could not be stored. Try again later.")
+        state="failed", message="The report could not be stored. Try again later."
+    )
     expect(page.get_by_text("No tasks currently running.")).to_be_visible()
     expect(page.locator("#pr-status")).to_have_text(
-        "The report could not be created: The report could not be stored. Try again later.")
+        "The report could not be created: The report could not be stored. Try again later."
+    )
     expect(page.locator("#pr-reports a")).to_have_count(0)
     # The failure stays in Pending Tasks, with its message, after a reload too (until the next success or a day).
     for reloaded in (False, True):
@@ -270,7 +295,8 @@ def test_generate_on_an_unchanged_course_answers_with_the_newest_report(browser,
         page.click("#pr-generate")
         expect(page.locator("#pr-status")).to_have_text(
             f"No results have changed since the report generated at {report.created:%Y-%m-%d %H:%M} UTC; "
-            "it is listed below.")
+            "it is listed below."
+        )
         expect(page.locator("#pr-generate")).to_be_enabled()
     assert Report.objects.count() == 1 and ReportTask.objects.count() == 1
     expect(page.locator("#pr-reports a.pr-report-link")).to_have_text(report.file_name)

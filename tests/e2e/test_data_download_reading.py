@@ -22,8 +22,7 @@ from .test_data_download_browser import ARTIFACTS, TIMEOUT_MS, browser, course, 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-LONG_NAME = ("Unit 3: Applied Thermodynamics and Statistical Mechanics, Final Examination "
-             "(Section B, Spring Cohort)")
+LONG_NAME = "Unit 3: Applied Thermodynamics and Statistical Mechanics, Final Examination (Section B, Spring Cohort)"
 TIME_SHOWN = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
 
 
@@ -38,8 +37,14 @@ def test_the_page_names_the_course_and_who_made_each_report_when(browser, live_s
     settings.PROCTORING_RESULTS = {"COURSE_DISPLAY_NAME": "tests.e2e.test_data_download_reading.display_names"}
     instructor, _learner = course
     report = api.generate_report(COURSE_ID, instructor)
-    running = ReportTask.objects.create(course_id=COURSE_ID, requester=instructor, state=ReportTask.State.RUNNING,
-                                        started_at=datetime.now(dt_timezone.utc), rows_done=2, rows_total=6)
+    running = ReportTask.objects.create(
+        course_id=COURSE_ID,
+        requester=instructor,
+        state=ReportTask.State.RUNNING,
+        started_at=datetime.now(dt_timezone.utc),
+        rows_done=2,
+        rows_total=6,
+    )
     page = sign_in(browser, live_server, "instructor")
 
     # The course's name, its id beneath.
@@ -51,8 +56,9 @@ def test_the_page_names_the_course_and_who_made_each_report_when(browser, live_s
 
     # The report: when (zone named) and by whom, besides its rows and size; the zone named once for the page.
     meta = page.locator(f"#pr-reports li[data-report-id='{report.id}'] .pr-report-meta")
-    expect(meta).to_have_text(re.compile(
-        r"^Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by instructor · 6 rows · \d+\sbytes$"))
+    expect(meta).to_have_text(
+        re.compile(r"^Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by instructor · 6 rows · \d+\sbytes$")
+    )
     expect(page.get_by_text("All times on this page are in UTC.")).to_be_visible()
 
     # Every time on the page reads the same way, before and after the script fetches the parts again.
@@ -68,7 +74,8 @@ def test_the_page_names_the_course_and_who_made_each_report_when(browser, live_s
     # The task ends: the script fetches both parts again; the report's line reads exactly as the first render.
     with page.expect_response(re.compile(r"/data_download/reports/$"), timeout=TIMEOUT_MS):
         ReportTask.objects.filter(pk=running.id).update(
-            state=ReportTask.State.SUCCEEDED, finished_at=datetime.now(dt_timezone.utc))
+            state=ReportTask.State.SUCCEEDED, finished_at=datetime.now(dt_timezone.utc)
+        )
     expect(page.get_by_text("No tasks currently running.")).to_be_visible(timeout=TIMEOUT_MS)
     assert times() == first[:1]  # the report's time; the ended task has left Pending Tasks
     assert meta.inner_text() == first_meta
@@ -136,13 +143,15 @@ def test_long_exam_names_read_in_full_and_thin_segments_keep_their_number(browse
     assert drawn["title"] == LONG_NAME
     # Rows do not overlap: the next row's label starts below this one's last line.
     boxes = page.locator("svg.pr-status-chart text.pr-chart-label").evaluate_all(
-        "ts => ts.map(t => { const b = t.getBBox(); return [b.y, b.y + b.height]; })")
+        "ts => ts.map(t => { const b = t.getBBox(); return [b.y, b.y + b.height]; })"
+    )
     assert all(a[1] <= b[0] for a, b in zip(sorted(boxes), sorted(boxes)[1:], strict=False)), boxes
 
     # The thin Unsatisfactory segment (1 of 61) has no room for its number: hovering it names it,
     # and "Show the numbers" shows it in the table.
     thin = page.locator("svg.pr-status-chart g.pr-chart-unsatisfactory").filter(
-        has=page.locator("title", has_text="Thermodynamics"))
+        has=page.locator("title", has_text="Thermodynamics")
+    )
     assert thin.locator("rect").evaluate("r => r.width.baseVal.value") < 10
     expect(thin.locator("text")).to_have_count(0)
     thin.hover()

@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = ROOT / "example"
 COURSE_ID = "course-v1:DemoX+Proctoring101+2026"
 PAGE = f"/courses/{COURSE_ID}/instructor/data_download/"
-SEED_MESSAGE = ("The proctored exam results report is being created. To view the status of the report, "
-                "see Pending Tasks below.")
+SEED_MESSAGE = (
+    "The proctored exam results report is being created. To view the status of the report, see Pending Tasks below."
+)
 READY_SECONDS = 90
 
 
@@ -47,16 +48,22 @@ def self_signed_certificate(directory):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -65,20 +72,26 @@ def production_site(tmp_path):
     """The example deployed with its production settings; yields its https:// URL."""
     var_dir = tmp_path / "var"
     dropped = {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG"}
-    env = {key: value for key, value in os.environ.items()
-           if key not in dropped and not key.startswith("PROCTORING_RESULTS_S3")}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "example.settings_production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "EXAMPLE_VAR_DIR": str(var_dir),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE_DIR), os.environ.get("PYTHONPATH", "")]),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in dropped and not key.startswith("PROCTORING_RESULTS_S3")
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "example.settings_production",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "EXAMPLE_VAR_DIR": str(var_dir),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE_DIR), os.environ.get("PYTHONPATH", "")]),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
 
     def manage(*args):
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=EXAMPLE_DIR, env=env, capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=EXAMPLE_DIR, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, f"manage.py {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
     # The deploy steps of docs/operations.rst.
@@ -89,13 +102,51 @@ def production_site(tmp_path):
     port = free_port()
     logs = {name: open(tmp_path / f"{name}.log", "wb") for name in ("gunicorn", "worker")}
     processes = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "example.wsgi:application", "--workers", "2",
-                          "--threads", "4", "--worker-class", "gthread", "--keep-alive", "5",
-                          "--bind", f"127.0.0.1:{port}", "--certfile", str(cert), "--keyfile", str(key)],
-                         cwd=EXAMPLE_DIR, env=env, stdout=logs["gunicorn"], stderr=subprocess.STDOUT),
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "example", "worker", "--pool=solo", "--loglevel=INFO",
-                          "--without-heartbeat", "--without-gossip", "--without-mingle"],
-                         cwd=EXAMPLE_DIR, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "example.wsgi:application",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--worker-class",
+                "gthread",
+                "--keep-alive",
+                "5",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--certfile",
+                str(cert),
+                "--keyfile",
+                str(key),
+            ],
+            cwd=EXAMPLE_DIR,
+            env=env,
+            stdout=logs["gunicorn"],
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "example",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=EXAMPLE_DIR,
+            env=env,
+            stdout=logs["worker"],
+            stderr=subprocess.STDOUT,
+        ),
     ]
     url = f"https://127.0.0.1:{port}"
 
@@ -130,8 +181,7 @@ def production_site(tmp_path):
             log.close()
 
 
-def test_under_production_settings_the_page_loads_its_script_and_styles_and_generate_works(browser,
-                                                                                           production_site):
+def test_under_production_settings_the_page_loads_its_script_and_styles_and_generate_works(browser, production_site):
     from playwright.sync_api import expect
 
     context = browser.new_context(ignore_https_errors=True, locale="en-US")
@@ -153,7 +203,8 @@ def test_under_production_settings_the_page_loads_its_script_and_styles_and_gene
         assert response.status == 200 and re.search(r"\.[0-9a-f]{12}\.(js|css)$", response.url), response.url
         assert "max-age=315360000" in response.headers.get("cache-control", ""), response.headers
     assert page.evaluate(
-        "[...document.styleSheets].some(s => s.href && s.href.includes('data_download') && s.cssRules.length > 0)")
+        "[...document.styleSheets].some(s => s.href && s.href.includes('data_download') && s.cssRules.length > 0)"
+    )
 
     # The script runs: Generate is answered with the seed's message, and the report appears.
     page.get_by_role("button", name="Generate Proctored Exam Results Report").click()

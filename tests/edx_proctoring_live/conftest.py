@@ -14,7 +14,10 @@ import pytest
 from django.core.management import call_command
 from edx_proctoring.runtime import set_runtime_service
 from edx_proctoring.tests.test_services import (
-    MockCertificateService, MockCreditService, MockGradesService, MockInstructorService,
+    MockCertificateService,
+    MockCreditService,
+    MockGradesService,
+    MockInstructorService,
 )
 
 from tests.services import wait_until
@@ -27,8 +30,10 @@ COURSE = "course-v1:edX+Live+2026"
 def lms_services():
     """The LMS services edx-proctoring calls on status changes: edx-proctoring's own test doubles."""
     services = {
-        "credit": MockCreditService(), "instructor": MockInstructorService(is_user_course_staff=True),
-        "grades": MockGradesService(), "certificates": MockCertificateService(),
+        "credit": MockCreditService(),
+        "instructor": MockInstructorService(is_user_course_staff=True),
+        "grades": MockGradesService(),
+        "certificates": MockCertificateService(),
     }
     for name, service in services.items():
         set_runtime_service(name, service)

@@ -67,6 +67,7 @@ def submit(attempt_id):
 @contextmanager
 def broker_down():
     """This process's Celery app points at a port nothing listens on, as when the broker is down."""
+
     def fresh_connections():
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
@@ -99,7 +100,11 @@ def test_a_new_attempt_is_in_the_report(worker):
 
     row = eventually(lambda: rows().get(code), "the new attempt in the report")
     assert (row["user_email"], row["exam_name"], row["allowed_time_limit_mins"], row["status"]) == (
-        learner.email, "Final Exam", "90", "created")
+        learner.email,
+        "Final Exam",
+        "90",
+        "created",
+    )
     assert row["is_sample_attempt"].lower() == "false"
 
 
@@ -118,8 +123,11 @@ def test_statuses_through_verified_and_rejected_and_a_second_review(worker):
     assert rows()[passed]["completed_at"]
 
     post_review(passed_id, "passed")
-    post_review(failed_id, "suspicious", comments=[{"status": "Suspicious", "comment": "A second person.",
-                                                    "start": 10, "stop": 20, "duration": 10}])
+    post_review(
+        failed_id,
+        "suspicious",
+        comments=[{"status": "Suspicious", "comment": "A second person.", "start": 10, "stop": 20, "duration": 10}],
+    )
     eventually(lambda: status_of(passed) == "verified", "verified")
     eventually(lambda: status_of(failed) == "second review required", "second review required")
 
@@ -173,8 +181,7 @@ def test_200_changes_in_a_burst(worker):
         submit(attempt_id)  # 3 changes each: 150, plus the 50 creations
 
     expected = {code: "submitted" for _id, code, _l in attempts}
-    eventually(lambda: {c: r["status"] for c, r in rows().items()} == expected, "all 50 attempts submitted",
-               timeout=90)
+    eventually(lambda: {c: r["status"] for c, r in rows().items()} == expected, "all 50 attempts submitted", timeout=90)
 
 
 def test_changes_made_while_the_worker_is_stopped_arrive_when_it_starts(celery_worker_factory):
@@ -206,8 +213,9 @@ def test_changes_lost_while_the_worker_is_stopped_are_repaired_by_the_reconcilia
     before = EdxProctoringSync.objects.get().last_pass_finished_at
     celery_app.send_task(sync.RECONCILE_TASK)  # what Celery beat sends every few minutes
     eventually(lambda: status_of(code) == "submitted", "the reconciliation's repair")
-    state = eventually(lambda: EdxProctoringSync.objects.filter(last_pass_finished_at__gt=before).first(),
-                       "the pass's figures")
+    state = eventually(
+        lambda: EdxProctoringSync.objects.filter(last_pass_finished_at__gt=before).first(), "the pass's figures"
+    )
     assert state.last_pass_repaired >= 1 and state.behind_seconds > 0, worker.log()[-3000:]
     out = io.StringIO()
     call_command("reconcile_edx_proctoring", "--status", stdout=out)
@@ -299,7 +307,6 @@ def test_the_same_change_twice_writes_once_and_a_late_one_never_goes_back(worker
     eventually(lambda: marker in rows(), "a change sent after the late one")
     assert status_of(code) == "error"
     assert AttemptStatusChange.objects.filter(attempt__attempt_code=code).count() == history + 1
-
 
 
 def exam_of(attempt_id):

@@ -62,6 +62,7 @@ def learner(db):
 @pytest.fixture
 def as_user():
     """Serve a request as ``user`` the way the LMS does: django-crum's middleware holds it for filter steps."""
+
     def serve(user):
         request = RequestFactory().get("/courses/x/instructor")
         request.user = user or AnonymousUser()

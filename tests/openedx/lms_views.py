@@ -29,8 +29,9 @@ COURSES = {}
 def get_course(course_key):
     if str(course_key) not in COURSES:
         raise Http404()
-    return SimpleNamespace(id=course_key, display_name=f"Course {course_key.course}",
-                           enable_proctored_exams=COURSES[str(course_key)])
+    return SimpleNamespace(
+        id=course_key, display_name=f"Course {course_key.course}", enable_proctored_exams=COURSES[str(course_key)]
+    )
 
 
 def section_course_info(course):
@@ -69,8 +70,9 @@ def instructor_dashboard_2(request, course_id):
         context, template = InstructorDashboardRenderStarted.run_filter(context=context, template_name=template)
     except InstructorDashboardRenderStarted.RedirectToPage as exc:
         return HttpResponseRedirect(exc.redirect_to)
-    lookup = TemplateLookup(directories=[str(d) for d in settings.MAKO_TEMPLATE_DIRS_BASE],
-                            default_filters=["str", "h"])
+    lookup = TemplateLookup(
+        directories=[str(d) for d in settings.MAKO_TEMPLATE_DIRS_BASE], default_filters=["str", "h"]
+    )
     html = lookup.get_template("/" + template).render(settings=settings, csrf_token=get_token(request), **context)
     return HttpResponse(html)
 
@@ -83,6 +85,7 @@ def lms_tabs(user, course_key):
         {"tab_id": "enrollments", "title": "Enrollments", "url": f"{base}/enrollments", "sort_order": 20},
     ]
     if user.has_perm(permissions.CAN_RESEARCH, course_key):
-        tabs.append({"tab_id": "data_downloads", "title": "Data Downloads", "url": f"{base}/data_downloads",
-                     "sort_order": 60})
+        tabs.append(
+            {"tab_id": "data_downloads", "title": "Data Downloads", "url": f"{base}/data_downloads", "sort_order": 60}
+        )
     return tabs

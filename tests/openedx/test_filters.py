@@ -39,7 +39,8 @@ def dashboard_context(user, course_id=COURSE_ID):
 
 def render_started(user, course_id=COURSE_ID):
     context, template = InstructorDashboardRenderStarted.run_filter(
-        context=dashboard_context(user, course_id), template_name=lms_views.TEMPLATE,
+        context=dashboard_context(user, course_id),
+        template_name=lms_views.TEMPLATE,
     )
     assert template == lms_views.TEMPLATE
     return context
@@ -53,18 +54,21 @@ def tabs_requested(user, course_id=COURSE_ID):
     key = CourseKey.from_string(course_id)
     given = lms_views.lms_tabs(user, key)
     tabs, returned_user, returned_key = InstructorDashboardTabsRequested.run_filter(
-        tabs=given, user=user, course_key=key)
+        tabs=given, user=user, course_key=key
+    )
     assert returned_user is user and returned_key is key
     return tabs
 
 
 # ---------------------------------------------------------------- registration by the plugin
 
+
 def test_the_plugin_registers_both_steps_after_the_sites_own():
     assert "proctoring_results.apps.ProctoringResultsConfig" in settings.INSTALLED_APPS
     assert settings.OPEN_EDX_FILTERS_CONFIG == {
         "org.openedx.learning.instructor.dashboard.render.started.v1": {
-            "fail_silently": False, "pipeline": ["tests.openedx.site_steps.SiteSection", SECTION_STEP],
+            "fail_silently": False,
+            "pipeline": ["tests.openedx.site_steps.SiteSection", SECTION_STEP],
         },
         "org.openedx.learning.instructor.dashboard.tabs.requested.v1": ["tests.openedx.site_steps.SiteTab", TAB_STEP],
         "org.openedx.learning.course.enrollment.started.v1": {"pipeline": ["tests.openedx.site_steps.SiteEnrollment"]},
@@ -87,11 +91,14 @@ def test_merging_keeps_every_shape_and_adds_nothing_twice():
         filters.TABS_REQUESTED_FILTER: {"pipeline": [TAB_STEP], "log": 1},
     }
     assert plugin_common.add_filter_steps(merged) == merged
-    assert site == {filters.RENDER_STARTED_FILTER: "site.Step",
-                    filters.TABS_REQUESTED_FILTER: {"pipeline": [], "log": 1}}
+    assert site == {
+        filters.RENDER_STARTED_FILTER: "site.Step",
+        filters.TABS_REQUESTED_FILTER: {"pipeline": [], "log": 1},
+    }
 
 
 # ---------------------------------------------------------------- the LMS's permission
+
 
 def test_the_bridge_asks_the_lms_exam_results_permission_by_its_real_name():
     assert lms_permissions.EXAM_RESULTS == bridge.EXAM_RESULTS_PERMISSION == "instructor.view_exam_results"
@@ -107,10 +114,12 @@ def test_the_data_download_tab_alone_does_not_show_results(researcher_only, exam
     assert data_download["show_generate_proctored_exam_report_button"] is True
     assert section(context, "proctoring_results") is None
     assert tabs_requested(researcher_only) == lms_views.lms_tabs(researcher_only, CourseKey.from_string(COURSE_ID)) + [
-        {"tab_id": "site_notes", "title": "Site notes", "url": "http://site.test/notes", "sort_order": 200}]
+        {"tab_id": "site_notes", "title": "Site notes", "url": "http://site.test/notes", "sort_order": 200}
+    ]
 
 
 # ---------------------------------------------------------------- legacy dashboard: the section
+
 
 def test_course_team_gets_the_section_in_the_data_download_tab(team_member, exams, as_user):
     as_user(team_member)
@@ -176,8 +185,12 @@ def test_switched_off_the_lms_keeps_its_own_button(team_member, exams, as_user):
 
 
 def test_a_site_step_after_ours_still_runs(team_member, exams, as_user, learner):
-    config = {filters.RENDER_STARTED_FILTER: {"fail_silently": False,
-                                              "pipeline": [SECTION_STEP, "tests.openedx.site_steps.SiteSection"]}}
+    config = {
+        filters.RENDER_STARTED_FILTER: {
+            "fail_silently": False,
+            "pipeline": [SECTION_STEP, "tests.openedx.site_steps.SiteSection"],
+        }
+    }
     with override_settings(OPEN_EDX_FILTERS_CONFIG=config):
         for user in (team_member, learner):  # with and without a section to add
             as_user(user)
@@ -192,12 +205,13 @@ def test_without_a_request_or_user_nothing_is_added(team_member, exams, as_user)
 
 # ---------------------------------------------------------------- new dashboard: the tab
 
+
 def test_course_team_gets_the_tab(team_member, exams, as_user):
     as_user(team_member)
     tabs = tabs_requested(team_member)
     lms_tabs = lms_views.lms_tabs(team_member, CourseKey.from_string(COURSE_ID))
-    assert tabs[:len(lms_tabs)] == lms_tabs
-    assert tabs[len(lms_tabs):] == [
+    assert tabs[: len(lms_tabs)] == lms_tabs
+    assert tabs[len(lms_tabs) :] == [
         {"tab_id": "site_notes", "title": "Site notes", "url": "http://site.test/notes", "sort_order": 200},
         {"tab_id": "proctoring_results", "title": "Proctoring results", "url": RESULTS_PAGE, "sort_order": 65},
     ]
@@ -229,11 +243,12 @@ def test_the_tab_switched_off(team_member, exams):
 
 # ---------------------------------------------------------------- the LMS page, rendered with Mako
 
+
 def test_the_lms_page_renders_the_section_in_place_of_its_button(client, team_member, exams):
     client.force_login(team_member)
     html = client.get(f"/courses/{COURSE_ID}/instructor").content.decode()
 
-    data_download = html[html.index('<section id="data_download"'):html.index('<section id="site_notes"')]
+    data_download = html[html.index('<section id="data_download"') : html.index('<section id="site_notes"')]
     assert 'name="list-profiles-csv"' in data_download  # the LMS's own tab content, kept
     assert 'name="proctored-exam-results-report"' not in html  # its proctored-results button, gone
     assert 'id="pr-generate"' in data_download and "Proctored Exam Results" in data_download
@@ -241,8 +256,7 @@ def test_the_lms_page_renders_the_section_in_place_of_its_button(client, team_me
     assert html.index("proctoring_results/data_download.css") < html.index("</head>")
 
 
-def test_the_lms_page_keeps_its_button_for_a_course_without_proctored_exams_in_this_app(client, researcher_only,
-                                                                                        exams):
+def test_the_lms_page_keeps_its_button_for_a_course_without_proctored_exams_in_this_app(client, researcher_only, exams):
     client.force_login(researcher_only)
     html = client.get(f"/courses/{COURSE_ID}/instructor").content.decode()
     assert 'name="proctored-exam-results-report"' in html
@@ -256,8 +270,13 @@ def test_a_settings_file_that_drops_the_steps_is_reported():
     with override_settings(OPEN_EDX_FILTERS_CONFIG=site_only):
         [warning] = [m for m in checks.run_checks() if m.id == "proctoring_results.W102"]
         assert SECTION_STEP in warning.msg and TAB_STEP in warning.msg
-        with override_settings(PROCTORING_RESULTS={**settings.PROCTORING_RESULTS, "OPENEDX_DASHBOARD_SECTION": False,
-                                                   "OPENEDX_DASHBOARD_TAB": False}):
+        with override_settings(
+            PROCTORING_RESULTS={
+                **settings.PROCTORING_RESULTS,
+                "OPENEDX_DASHBOARD_SECTION": False,
+                "OPENEDX_DASHBOARD_TAB": False,
+            }
+        ):
             assert not [m for m in checks.run_checks() if m.id == "proctoring_results.W102"]
         with override_settings(OPEN_EDX_FILTERS_CONFIG=plugin_common.add_filter_steps(site_only)):
             assert not [m for m in checks.run_checks() if m.id == "proctoring_results.W102"]

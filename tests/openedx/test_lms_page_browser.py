@@ -25,8 +25,9 @@ NEW_GLOBALS = "Object.keys(window).filter(k => k !== 'keysBeforeFragments' && !w
 
 
 @pytest.mark.worker
-def test_instructor_generates_and_downloads_through_the_lms_dashboard(browser, live_server, team_member,
-                                                                       exams, celery_worker):
+def test_instructor_generates_and_downloads_through_the_lms_dashboard(
+    browser, live_server, team_member, exams, celery_worker
+):
     from playwright.sync_api import expect
 
     context = browser.new_context(accept_downloads=True, locale="en-US")

@@ -17,7 +17,13 @@ from ..factories import COURSE_ID, OTHER_COURSE_ID, ExamAttemptFactory, Proctore
 
 #: Every role of the matrix; ``None`` is the anonymous visitor.
 ROLES = (
-    "anonymous", "learner", "other_course_staff", "course_staff", "instructor", "global_staff", "inactive_user",
+    "anonymous",
+    "learner",
+    "other_course_staff",
+    "course_staff",
+    "instructor",
+    "global_staff",
+    "inactive_user",
 )
 #: Roles that may see the course's results.
 PRIVILEGED = frozenset({"course_staff", "instructor", "global_staff"})
@@ -39,8 +45,9 @@ class Course:
 
 def make_users():
     users = {"anonymous": None}
-    users["learner"] = UserFactory(username="m-learner", email=LEARNER_EMAIL, first_name="Marguerite",
-                                   last_name="Learnwell")
+    users["learner"] = UserFactory(
+        username="m-learner", email=LEARNER_EMAIL, first_name="Marguerite", last_name="Learnwell"
+    )
     users["other_course_staff"] = UserFactory(username="m-other", email="m.other.staff@example.edu")
     api.grant_course_role(users["other_course_staff"], OTHER_COURSE_ID, "staff")
     users["course_staff"] = UserFactory(username="m-staff", email="m.course.staff@example.edu")
@@ -61,8 +68,12 @@ def course(db):
     exam = ProctoredExamFactory(course_id=COURSE_ID, exam_name="Matrix Final")
     attempt = ExamAttemptFactory(exam=exam, user=users["learner"], status=AttemptStatus.SECOND_REVIEW_REQUIRED)
     review = Review.objects.create(
-        attempt=attempt, provider="test-provider", review_id="matrix-review-1", provider_status="suspicious",
-        outcome=AttemptStatus.SECOND_REVIEW_REQUIRED, raw_payload={},
+        attempt=attempt,
+        provider="test-provider",
+        review_id="matrix-review-1",
+        provider_status="suspicious",
+        outcome=AttemptStatus.SECOND_REVIEW_REQUIRED,
+        raw_payload={},
     )
     ReviewFlag.objects.create(review=review, rule_code="second_display", severity="integrity", comment=REVIEW_COMMENT)
     report = api.generate_report(COURSE_ID, users["instructor"])

@@ -32,9 +32,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from proctoring_results import links
 
-from ..factories import COURSE_ID
-
 from .. import pii_guard
+from ..factories import COURSE_ID
 from .conftest import NOT_SIGNED_IN, PRIVILEGED, ROLES, client_for
 
 pytestmark = pytest.mark.django_db
@@ -62,13 +61,18 @@ EXPECTATIONS = {
     "proctoring_results:report_download": Endpoint(DOWNLOAD, {"GET": 200}, {"token": "token"}),
     "proctoring_results:v1-reviews": Endpoint(CALLBACK, {"POST": None}),
     "proctoring_results:v1-attempt-decision": Endpoint(
-        REST, {"POST": 200}, {"attempt_code": "attempt.attempt_code"},
+        REST,
+        {"POST": 200},
+        {"attempt_code": "attempt.attempt_code"},
         {"POST": {"status": "verified", "reason": "Second review: the monitor was off."}},
     ),
     "proctoring_results:v1-attempt-reviews": Endpoint(REST, {"GET": 200}, {"attempt_code": "attempt.attempt_code"}),
     # The course already has a report and nothing changed since: a new one is forced (issue 14).
     "proctoring_results:v1-report-tasks": Endpoint(
-        REST, {"GET": 200, "POST": 202}, {"course_id": "course_id"}, {"POST": {"force": True}},
+        REST,
+        {"GET": 200, "POST": 202},
+        {"course_id": "course_id"},
+        {"POST": {"force": True}},
     ),
     "proctoring_results:v1-reports": Endpoint(REST, {"GET": 200}, {"course_id": "course_id"}),
     "proctoring_results:v1-status-counts": Endpoint(REST, {"GET": 200}, {"course_id": "course_id"}),
@@ -78,6 +82,7 @@ EXPECTATIONS = {
 
 
 # ---------------------------------------------------------------- reading the URL configuration
+
 
 def walk(resolver=None, prefix="", namespaces=()):
     """Yield ``(key, route, pattern, namespaces)`` for every URL pattern of the project."""
@@ -137,6 +142,7 @@ def test_every_implemented_method_is_in_the_matrix(key):
 
 # ---------------------------------------------------------------- calling them
 
+
 def _resolve(course, path):
     value = course
     for part in path.split("."):
@@ -182,7 +188,8 @@ def refused(response, role, kind):
 def assert_no_personal_data(response, role):
     content = b"".join(response.streaming_content) if response.streaming else response.content
     assert pii_guard.find_marker(content.decode("utf-8", "replace")) is None, (
-        f"a refused response to {role} shows personal data of the course")
+        f"a refused response to {role} shows personal data of the course"
+    )
 
 
 CASES = [(key, method, role) for key in sorted(EXPECTATIONS) for method in EXPECTATIONS[key].methods for role in ROLES]
@@ -233,7 +240,8 @@ def test_matrix_session(course, key, method):
 
 
 TOKEN_CASES = [
-    (key, method, role) for key, method, role in CASES
+    (key, method, role)
+    for key, method, role in CASES
     if EXPECTATIONS[key].kind in (REST, DOWNLOAD, CALLBACK) and role != "anonymous"
 ]
 
@@ -245,8 +253,9 @@ def test_matrix_api_token(course, key, method):
     assert not [p for p in problems if p], problems
 
 
-UNLISTED = [(key, method) for key in sorted(EXPECTATIONS) for method in ALL_METHODS
-            if method not in EXPECTATIONS[key].methods]
+UNLISTED = [
+    (key, method) for key in sorted(EXPECTATIONS) for method in ALL_METHODS if method not in EXPECTATIONS[key].methods
+]
 
 
 @pytest.mark.parametrize(("key", "method"), UNLISTED)
@@ -283,10 +292,15 @@ def test_revoked_role_closes_every_endpoint(course):
     from proctoring_results import api
 
     api.revoke_course_roles(instructor, course.course_id)
-    for key in ("proctoring_results:data_download", "proctoring_results:data_download_tasks",
-                "proctoring_results:data_download_reports", "proctoring_results:v1-reports",
-                "proctoring_results:v1-report-tasks", "proctoring_results:v1-status-counts",
-                "proctoring_results:v1-attempt-reviews"):
+    for key in (
+        "proctoring_results:data_download",
+        "proctoring_results:data_download_tasks",
+        "proctoring_results:data_download_reports",
+        "proctoring_results:v1-reports",
+        "proctoring_results:v1-report-tasks",
+        "proctoring_results:v1-status-counts",
+        "proctoring_results:v1-attempt-reviews",
+    ):
         kwargs = {name: _resolve(course, path) for name, path in EXPECTATIONS[key].kwargs.items()}
         assert client.get(reverse(key, kwargs=kwargs)).status_code == 403, key
     assert client.get(reverse("proctoring_results:report_download", args=[token])).status_code == 403
@@ -294,8 +308,12 @@ def test_revoked_role_closes_every_endpoint(course):
 
 # ---------------------------------------------------------------- CSRF and hostile ids
 
-UNSAFE = [(key, method) for key in sorted(EXPECTATIONS) for method in EXPECTATIONS[key].methods
-          if method not in ("GET", "HEAD") and EXPECTATIONS[key].kind in (REST, PAGE)]
+UNSAFE = [
+    (key, method)
+    for key in sorted(EXPECTATIONS)
+    for method in EXPECTATIONS[key].methods
+    if method not in ("GET", "HEAD") and EXPECTATIONS[key].kind in (REST, PAGE)
+]
 
 
 @pytest.mark.parametrize(("key", "method"), UNSAFE)
@@ -308,15 +326,24 @@ def test_session_writes_need_the_csrf_token(course, key, method):
     assert call(client, method, url, body).status_code == 403
     client.get(reverse("proctoring_results:data_download", args=[course.course_id]))  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
-    response = client.generic(method, url, data=__import__("json").dumps(body or {}),
-                              content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    response = client.generic(
+        method, url, data=__import__("json").dumps(body or {}), content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
     assert response.status_code == EXPECTATIONS[key].methods[method]
 
 
 HOSTILE_COURSE_IDS = [
-    "course-v1:A+B+C%00", "course-v1:" + "A" * 3000 + "+B+C", "course-v1:Ä+ö+ü", "course-v1:a+b+c'--",
-    "course-v1:a+b+c;DROP TABLE x", "course-v1:a+b+%3Cscript%3E", "x/y/z", "course-v1:a+b+c+d+e",
-    "course-v1:TestX+Proctoring+2026%0A", "course-v1:testx+proctoring+2026", "..%2F..%2Fetc+passwd+x",
+    "course-v1:A+B+C%00",
+    "course-v1:" + "A" * 3000 + "+B+C",
+    "course-v1:Ä+ö+ü",
+    "course-v1:a+b+c'--",
+    "course-v1:a+b+c;DROP TABLE x",
+    "course-v1:a+b+%3Cscript%3E",
+    "x/y/z",
+    "course-v1:a+b+c+d+e",
+    "course-v1:TestX+Proctoring+2026%0A",
+    "course-v1:testx+proctoring+2026",
+    "..%2F..%2Fetc+passwd+x",
 ]
 HOSTILE_ATTEMPT_CODES = ["x" * 3000, "%00", "' OR '1'='1", "%3Cscript%3E", "..%2F", "ＡＢＣ"]
 
@@ -341,13 +368,19 @@ def test_hostile_ids_are_4xx_for_everyone(course):
     for role in ("anonymous", "learner", "instructor"):
         client = client_for(course.users[role])
         urls = [f"/courses/{cid}/instructor/data_download/" for cid in HOSTILE_COURSE_IDS]
-        urls += [f"/api/proctoring-results/v1/courses/{cid}/{what}/" for cid in HOSTILE_COURSE_IDS
-                 for what in ("reports", "report-tasks", "status-counts")]
+        urls += [
+            f"/api/proctoring-results/v1/courses/{cid}/{what}/"
+            for cid in HOSTILE_COURSE_IDS
+            for what in ("reports", "report-tasks", "status-counts")
+        ]
         urls += [f"/api/proctoring-results/v1/attempts/{code}/reviews/" for code in HOSTILE_ATTEMPT_CODES]
         urls += [f"/api/proctoring-results/v1/attempts/{code}/decision/" for code in HOSTILE_ATTEMPT_CODES]
         for url in urls:
-            response = client.post(url, {"status": "verified"}, content_type="application/json") \
-                if url.endswith("/decision/") else client.get(url)
+            response = (
+                client.post(url, {"status": "verified"}, content_type="application/json")
+                if url.endswith("/decision/")
+                else client.get(url)
+            )
             text = response.content.decode("utf-8", "replace")
             if response.status_code == 200 and role == "instructor" and same_course(url):
                 continue  # e.g. a trailing newline: parsed to the instructor's own course, and checked as such
@@ -369,15 +402,23 @@ def test_fuzzed_ids_in_every_url_never_5xx(course):
     from hypothesis import strategies as st
 
     client = client_for(course.users["instructor"])
-    templates = ["/courses/{c}/instructor/data_download/", "/api/proctoring-results/v1/courses/{c}/reports/",
-                 "/api/proctoring-results/v1/courses/{c}/report-tasks/",
-                 "/api/proctoring-results/v1/courses/{c}/status-counts/",
-                 "/api/proctoring-results/v1/attempts/{a}/reviews/"]
+    templates = [
+        "/courses/{c}/instructor/data_download/",
+        "/api/proctoring-results/v1/courses/{c}/reports/",
+        "/api/proctoring-results/v1/courses/{c}/report-tasks/",
+        "/api/proctoring-results/v1/courses/{c}/status-counts/",
+        "/api/proctoring-results/v1/attempts/{a}/reviews/",
+    ]
 
-    @hypothesis_settings(max_examples=ID_FUZZ_EXAMPLES, deadline=None, derandomize=True,
-                         suppress_health_check=list(HealthCheck))
-    @given(org=st.text(min_size=1, max_size=20), run=st.text(min_size=1, max_size=20),
-           code=st.text(min_size=1, max_size=60), template=st.sampled_from(templates))
+    @hypothesis_settings(
+        max_examples=ID_FUZZ_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    @given(
+        org=st.text(min_size=1, max_size=20),
+        run=st.text(min_size=1, max_size=20),
+        code=st.text(min_size=1, max_size=60),
+        template=st.sampled_from(templates),
+    )
     def run_one(org, run, code, template):
         course_id = quote(f"course-v1:{org}+X+{run}", safe=":+")
         url = template.format(c=course_id, a=quote(code, safe=""))
@@ -387,6 +428,7 @@ def test_fuzzed_ids_in_every_url_never_5xx(course):
 
 
 # ---------------------------------------------------------------- the Django admin
+
 
 def admin_urls():
     """A concrete URL for each admin page of the app's models, and the methods tried on it."""
@@ -416,9 +458,16 @@ def admin_users(db):
 
     from .conftest import make_users
 
-    Report.objects.create(id=1, course_id="course-v1:TestX+Proctoring+2026", file_name="r.csv",
-                          storage_key="k/r.csv", size_bytes=1, row_count=0, checksum_sha256="0" * 64,
-                          created=timezone.now())
+    Report.objects.create(
+        id=1,
+        course_id="course-v1:TestX+Proctoring+2026",
+        file_name="r.csv",
+        storage_key="k/r.csv",
+        size_bytes=1,
+        row_count=0,
+        checksum_sha256="0" * 64,
+        created=timezone.now(),
+    )
     return make_users()
 
 
@@ -436,7 +485,10 @@ def test_admin_pages_need_model_permissions(admin_users, key, url, methods):
             if role == "global_staff":
                 # 403, or 404 for an app index with nothing to show, or a redirect to another admin page.
                 assert status in (403, 404) or (status == 302 and "/admin/" in response["Location"]), (
-                    key, method, status)
+                    key,
+                    method,
+                    status,
+                )
             else:
                 assert status == 302 and response["Location"].startswith("/admin/login/"), (key, method, role, status)
 

@@ -37,6 +37,7 @@ HUGE_COURSE_ID = "course-v1:LongOrg+" + "C" * 10_000 + "+2026"
 
 # ---------------------------------------------------------------- the guard itself
 
+
 def test_the_json_guard_refuses_depth_before_parsing_and_reads_strings_as_text():
     with pytest.raises(jsonbody.JSONTooDeep):
         jsonbody.loads(DEEP_JSON)
@@ -50,6 +51,7 @@ def test_the_json_guard_refuses_depth_before_parsing_and_reads_strings_as_text()
 
 
 # ---------------------------------------------------------------- deep JSON, endpoint by endpoint
+
 
 def test_deep_json_posted_to_generate_is_a_400(course):
     client = client_for(course.users["instructor"])
@@ -80,6 +82,7 @@ def test_deep_json_in_a_signed_review_callback_is_a_400(course, settings):
 
 # ---------------------------------------------------------------- over-long course ids
 
+
 def test_a_course_id_longer_than_the_column_is_refused_by_the_api_before_any_query(django_assert_num_queries):
     for course_id in (LONG_COURSE_ID, HUGE_COURSE_ID):
         with django_assert_num_queries(0), pytest.raises(CourseIdTooLong, match="at most 255 characters"):
@@ -93,8 +96,9 @@ def test_a_course_id_longer_than_the_column_is_refused_by_the_api_before_any_que
 def test_generate_with_a_course_id_longer_than_the_column_is_a_400_and_stores_nothing(course, course_id):
     """PostgreSQL answered 500 (value too long); SQLite stored all 10,014 characters."""
     client = client_for(course.users["global_staff"])
-    response = client.post(f"/api/proctoring-results/v1/courses/{course_id}/report-tasks/", {},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/proctoring-results/v1/courses/{course_id}/report-tasks/", {}, content_type="application/json"
+    )
     assert response.status_code == 400, response.content
     assert "at most 255 characters" in response.json()["detail"]
     assert ReportTask.objects.filter(course_id__startswith="course-v1:LongOrg").count() == 0
@@ -126,6 +130,7 @@ def test_the_generate_command_refuses_a_long_course_id_in_one_sentence(db):
 
 # ---------------------------------------------------------------- every URL the app serves
 
+
 def _app_routes():
     """(name, parameter names) of every route under the app's namespace, found by walking the URLconf."""
     found = []
@@ -154,15 +159,26 @@ def _bad_urls(name, params, course):
 
 def test_the_walk_finds_every_route():
     names = {name for name, _params in _app_routes()}
-    assert {"data_download", "report_download", "v1-reviews", "v1-attempt-decision", "v1-attempt-reviews",
-            "v1-report-tasks", "v1-reports", "v1-status-counts"} <= names
+    assert {
+        "data_download",
+        "report_download",
+        "v1-reviews",
+        "v1-attempt-decision",
+        "v1-attempt-reviews",
+        "v1-report-tasks",
+        "v1-reports",
+        "v1-status-counts",
+    } <= names
 
 
 def test_no_url_of_the_app_answers_5xx_to_deep_json_or_long_ids(course, settings):
     settings.PROCTORING_RESULTS = {"PROVIDERS": {"test-provider": {"secret": SECRET}}}
     bodies = [DEEP_JSON, DEEP_OBJECT, json.dumps({"course_id": HUGE_COURSE_ID, "extra_columns": []}).encode()]
-    clients = [client_for(course.users["global_staff"]), client_for(course.users["instructor"], token=True),
-               client_for(None)]
+    clients = [
+        client_for(course.users["global_staff"]),
+        client_for(course.users["instructor"], token=True),
+        client_for(None),
+    ]
     seen = []
     for name, params in _app_routes():
         for url in _bad_urls(name, params, course):

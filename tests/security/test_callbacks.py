@@ -59,16 +59,28 @@ def post(body, *, provider=PROVIDER, signature=None, secret=SECRET, timestamp=No
 
 
 def payload(attempt_code, review_id="rev-1", status="passed", **extra):
-    return json.dumps({"attempt_code": attempt_code, "review_id": review_id, "status": status, "flags": [],
-                       **extra}).encode()
+    return json.dumps(
+        {"attempt_code": attempt_code, "review_id": review_id, "status": status, "flags": [], **extra}
+    ).encode()
 
 
 # ---------------------------------------------------------------- replays and time window
 
-@pytest.mark.parametrize(("skew", "accepted"), [
-    (0, True), (-299, True), (299, True), (-300, True), (300, True),
-    (-301, False), (301, False), (-86400, False), (86400 * 365, False),
-])
+
+@pytest.mark.parametrize(
+    ("skew", "accepted"),
+    [
+        (0, True),
+        (-299, True),
+        (299, True),
+        (-300, True),
+        (300, True),
+        (-301, False),
+        (301, False),
+        (-86400, False),
+        (86400 * 365, False),
+    ],
+)
 def test_time_window(attempt, skew, accepted):
     body = payload(attempt.attempt_code, review_id=f"rev-skew-{skew}")
     now = 1_780_000_000
@@ -83,8 +95,11 @@ def test_time_window(attempt, skew, accepted):
 
 def test_a_replay_inside_the_window_changes_nothing(attempt):
     """The same signed request again (a replay within the window) is an idempotent duplicate."""
-    body = payload(attempt.attempt_code, status="violation",
-                   flags=[{"rule": "second_computer", "comment": "A second laptop at 12:03", "start": 1, "stop": 2}])
+    body = payload(
+        attempt.attempt_code,
+        status="violation",
+        flags=[{"rule": "second_computer", "comment": "A second laptop at 12:03", "start": 1, "stop": 2}],
+    )
     signature = signatures.sign(SECRET, body)
     first = post(body, signature=signature)
     again = post(body, signature=signature)
@@ -101,10 +116,11 @@ def test_a_captured_request_replayed_later_is_refused(attempt):
 
 # ---------------------------------------------------------------- size
 
+
 def test_oversized_body_is_refused_before_parsing(attempt):
     """413 for a body over the limit even when it is not JSON and not signed: nothing was parsed."""
     not_json = b"{" * (LIMIT + 1)
-    assert post(not_json).status_code == 413                     # correctly signed garbage
+    assert post(not_json).status_code == 413  # correctly signed garbage
     assert post(not_json, signature="t=1,v1=00").status_code == 413  # unsigned garbage
     padded = payload(attempt.attempt_code, reviewer="x" * LIMIT)
     assert len(padded) > LIMIT and post(padded).status_code == 413  # a valid review, too big
@@ -126,8 +142,19 @@ def test_a_lying_content_length_is_refused():
 
 # ---------------------------------------------------------------- who signs
 
-UNKNOWN_PROVIDERS = ["", "unknown", PROVIDER.upper(), f"{PROVIDER} ", f" {PROVIDER}", PROVIDER + "\u200b",
-                     "аcme-proctoring", "x" * 10_000, "__proto__", "../" + PROVIDER, "null"]
+UNKNOWN_PROVIDERS = [
+    "",
+    "unknown",
+    PROVIDER.upper(),
+    f"{PROVIDER} ",
+    f" {PROVIDER}",
+    PROVIDER + "\u200b",
+    "аcme-proctoring",
+    "x" * 10_000,
+    "__proto__",
+    "../" + PROVIDER,
+    "null",
+]
 WRONG_SECRETS = ["", "wrong", SECRET + "x", SECRET[:-1], SECRET.upper(), OTHER_SECRET]
 
 
@@ -144,11 +171,24 @@ def refusal_bodies(attempt):
     for secret in WRONG_SECRETS:
         cases[f"secret {secret[:10]!r}"] = post(body, secret=secret or "\0")
     cases["another provider's secret, its own name"] = post(body, provider=PROVIDER, secret=OTHER_SECRET)
-    for header in ["", "garbage", f"v1={good}", f"t={now}", f"t={now},v0={good}", f"t={now},v1=",
-                   f"t={now},t={now},v1={good}", f"t=-{now},v1={good}", f"t={now}.5,v1={good}",
-                   f"t={now}9999999999,v1={good}", f"t={now},v1={good[:-1]}", f"t={now},v1={good}00",
-                   f"t={now + 1},v1={good}", f"t={now},v1={good.replace(good[0], 'z', 1)}",
-                   f"t={now},v1=ｆ{good[1:]}", "t=" + "9" * 5000]:
+    for header in [
+        "",
+        "garbage",
+        f"v1={good}",
+        f"t={now}",
+        f"t={now},v0={good}",
+        f"t={now},v1=",
+        f"t={now},t={now},v1={good}",
+        f"t=-{now},v1={good}",
+        f"t={now}.5,v1={good}",
+        f"t={now}9999999999,v1={good}",
+        f"t={now},v1={good[:-1]}",
+        f"t={now},v1={good}00",
+        f"t={now + 1},v1={good}",
+        f"t={now},v1={good.replace(good[0], 'z', 1)}",
+        f"t={now},v1=ｆ{good[1:]}",
+        "t=" + "9" * 5000,
+    ]:
         cases[f"signature header {header[:30]!r}"] = post(body, signature=header)
     cases["no signature header"] = post(body, signature=False)
     cases["body changed after signing"] = post(body + b" ", signature=signatures.sign(SECRET, body))
@@ -191,37 +231,44 @@ json_values = st.recursive(
 
 
 def flags():
-    flag = st.fixed_dictionaries({}, optional={
-        "rule": st.sampled_from(["no_photo_id", "music_or_tv", "second_computer", "made_up_rule"]) | json_values,
-        "comment": st.text(max_size=60) | json_values,
-        "start": st.floats() | st.integers() | json_values,
-        "stop": st.floats() | st.integers() | json_values,
-    })
+    flag = st.fixed_dictionaries(
+        {},
+        optional={
+            "rule": st.sampled_from(["no_photo_id", "music_or_tv", "second_computer", "made_up_rule"]) | json_values,
+            "comment": st.text(max_size=60) | json_values,
+            "start": st.floats() | st.integers() | json_values,
+            "stop": st.floats() | st.integers() | json_values,
+        },
+    )
     return st.lists(flag | json_values, max_size=4) | json_values
 
 
 def payloads(attempt_codes):
-    return st.fixed_dictionaries({}, optional={
-        "attempt_code": st.sampled_from(attempt_codes) | st.text(max_size=40) | json_values,
-        "review_id": st.text(min_size=0, max_size=300) | json_values,
-        "status": st.sampled_from(["passed", "violation", "suspicious", "not_reviewed"]) | json_values,
-        "flags": flags(),
-        "reviewer": st.text(max_size=300) | json_values,
-        "reviewed_at": st.sampled_from(["2026-01-01T00:00:00Z", "2026-13-45T99:99:99", "yesterday"]) | json_values,
-        "second_review": st.booleans() | json_values,
-        "extra_field": json_values,
-    })
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "attempt_code": st.sampled_from(attempt_codes) | st.text(max_size=40) | json_values,
+            "review_id": st.text(min_size=0, max_size=300) | json_values,
+            "status": st.sampled_from(["passed", "violation", "suspicious", "not_reviewed"]) | json_values,
+            "flags": flags(),
+            "reviewer": st.text(max_size=300) | json_values,
+            "reviewed_at": st.sampled_from(["2026-01-01T00:00:00Z", "2026-13-45T99:99:99", "yesterday"]) | json_values,
+            "second_review": st.booleans() | json_values,
+            "extra_field": json_values,
+        },
+    )
 
 
-FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-                derandomize=True)
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
 @pytest.fixture
 def attempts(db):
     exam = ProctoredExamFactory(provider=PROVIDER)
-    return [ExamAttemptFactory(exam=exam, status=s).attempt_code
-            for s in ("submitted", "submitted", "started", "verified", "second_review_required")]
+    return [
+        ExamAttemptFactory(exam=exam, status=s).attempt_code
+        for s in ("submitted", "submitted", "started", "verified", "second_review_required")
+    ]
 
 
 @pytest.mark.slow
@@ -253,14 +300,25 @@ def test_fuzz_raw_requests_never_5xx(attempts):
         provider=st.sampled_from([PROVIDER, OTHER, ""]) | st.text(max_size=40).filter(lambda s: "\n" not in s),
         sign=st.booleans(),
         header=st.text(max_size=120).filter(lambda s: "\n" not in s and "\r" not in s),
-        content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded",
-                                      "multipart/form-data; boundary=x", ""]),
+        content_type=st.sampled_from(
+            [
+                "application/json",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=x",
+                "",
+            ]
+        ),
     )
     def run(body, provider, sign, header, content_type):
         signature = signatures.sign(SECRET if provider != OTHER else OTHER_SECRET, body) if sign else header
         response = Client().generic(
-            "POST", URL, body, content_type=content_type,
-            HTTP_X_PROCTORING_PROVIDER=provider, HTTP_X_PROCTORING_SIGNATURE=signature,
+            "POST",
+            URL,
+            body,
+            content_type=content_type,
+            HTTP_X_PROCTORING_PROVIDER=provider,
+            HTTP_X_PROCTORING_SIGNATURE=signature,
         )
         assert response.status_code < 500, (response.status_code, body[:100], provider, signature[:60])
         if not sign or provider not in (PROVIDER, OTHER):

@@ -51,23 +51,32 @@ def build_course(prefix, payload):
     }
     tag = f"{ord(prefix[0]):x}"
     safe = {
-        "user_email": f"safe.learner.{tag}@example.edu", "exam_name": "Safe - midterm (a=b)",
-        "attempt_code": f"SAFE-{tag}", "username": f"safe_learner_{tag}",
-        "flag_comments": "Looked away; back at 1-2 s", "provider": "safe-provider",
+        "user_email": f"safe.learner.{tag}@example.edu",
+        "exam_name": "Safe - midterm (a=b)",
+        "attempt_code": f"SAFE-{tag}",
+        "username": f"safe_learner_{tag}",
+        "flag_comments": "Looked away; back at 1-2 s",
+        "provider": "safe-provider",
     }
     pii_guard.register(values["flag_comments"], safe["flag_comments"])
     exam = ProctoredExamFactory(course_id=COURSE, exam_name=values["exam_name"], provider=values["provider"])
     safe_exam = ProctoredExamFactory(course_id=COURSE, exam_name=safe["exam_name"], provider=safe["provider"])
     for fields, the_exam in ((values, exam), (safe, safe_exam)):
         user = UserFactory(username=fields["username"], email=fields["user_email"])
-        attempt = ExamAttemptFactory(exam=the_exam, user=user, attempt_code=fields["attempt_code"],
-                                     status=AttemptStatus.REJECTED)
-        review = Review.objects.create(
-            attempt=attempt, provider=fields["provider"], review_id=f"r-{fields['attempt_code']}",
-            provider_status="violation", outcome=AttemptStatus.REJECTED, raw_payload={},
+        attempt = ExamAttemptFactory(
+            exam=the_exam, user=user, attempt_code=fields["attempt_code"], status=AttemptStatus.REJECTED
         )
-        ReviewFlag.objects.create(review=review, rule_code="second_computer", severity="integrity",
-                                  comment=fields["flag_comments"])
+        review = Review.objects.create(
+            attempt=attempt,
+            provider=fields["provider"],
+            review_id=f"r-{fields['attempt_code']}",
+            provider_status="violation",
+            outcome=AttemptStatus.REJECTED,
+            raw_payload={},
+        )
+        ReviewFlag.objects.create(
+            review=review, rule_code="second_computer", severity="integrity", comment=fields["flag_comments"]
+        )
     return values, safe
 
 
@@ -130,8 +139,13 @@ def test_every_prefix_at_once_through_s3(instructor, s3_storage):
 
 # ---------------------------------------------------------------- the same texts in HTML
 
-XSS = ['<script>alert(1)</script>', '"><svg onload=alert(1)>', "'><img src=x onerror=alert(1)>",
-       "</title><script>alert(1)</script>", "javascript:alert(1)//<a>"]
+XSS = [
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "'><img src=x onerror=alert(1)>",
+    "</title><script>alert(1)</script>",
+    "javascript:alert(1)//<a>",
+]
 
 
 @pytest.mark.parametrize("payload", XSS)

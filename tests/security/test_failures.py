@@ -51,8 +51,9 @@ from .conftest import client_for
 pytestmark = [pytest.mark.slow]
 
 #: Fail fast: one attempt per request, one-second timeouts (the defaults would retry for minutes).
-FAST_FAIL = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1,
-                   signature_version="s3v4")
+FAST_FAIL = Config(
+    retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1, signature_version="s3v4"
+)
 
 
 def seed(n=12):
@@ -76,6 +77,7 @@ def csv_rows(data):
 
 # ---------------------------------------------------------------- S3 servers we may break
 
+
 class Moto:
     """moto's S3 server on a fixed loopback port, which a test can stop and start again."""
 
@@ -98,8 +100,13 @@ class Moto:
             self.server = None
 
     def client(self):
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id="testing",
-                            aws_secret_access_key="testing", region_name="us-east-1")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
 
     def keys(self):
         return sorted(o["Key"] for o in self.client().list_objects_v2(Bucket=S3_BUCKET).get("Contents", []))
@@ -117,8 +124,9 @@ def moto():
 
 @contextmanager
 def s3_reports_at(endpoint):
-    with override_settings(STORAGES={**settings.STORAGES,
-                                     "proctoring_results": s3_storage_config(endpoint, client_config=FAST_FAIL)}):
+    with override_settings(
+        STORAGES={**settings.STORAGES, "proctoring_results": s3_storage_config(endpoint, client_config=FAST_FAIL)}
+    ):
         yield storage.get_report_storage()
 
 
@@ -149,6 +157,7 @@ class Blackhole:
 
 
 # ---------------------------------------------------------------- storage failing on upload
+
 
 def error_response(status, code):
     body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
@@ -215,6 +224,7 @@ def test_s3_timeout_on_upload(db, moto, instructor):
 
 # ---------------------------------------------------------------- storage failing on download
 
+
 def test_s3_gone_while_a_link_is_followed(db, moto, instructor):
     """The link still answers (a redirect, never a 5xx); the storage URL fails while S3 is down, then works."""
     seed()
@@ -257,6 +267,7 @@ def test_report_files_are_private_in_s3(db, moto, instructor):
 
 # ---------------------------------------------------------------- broker down at Generate
 
+
 @contextmanager
 def broker_at(url):
     """Point this process's Celery app (the one Generate publishes with) at another broker."""
@@ -297,14 +308,18 @@ def test_broker_down_at_generate_then_retry(celery_worker, instructor):
     response = client.post(url, {}, content_type="application/json")
     assert response.status_code == 202
     task_id = response.json()["task"]["id"]
-    done = wait_until(lambda: (lambda t: t if t.state in ("succeeded", "failed") else None)(
-        api.get_report_task(task_id)), timeout=60, message="the retried report")
+    done = wait_until(
+        lambda: (lambda t: t if t.state in ("succeeded", "failed") else None)(api.get_report_task(task_id)),
+        timeout=60,
+        message="the retried report",
+    )
     assert done.state == "succeeded", done.message
     assert len(api.list_reports(COURSE_ID)) == 1
     assert pii_guard.find_marker(celery_worker.log()) is None, "the worker's log shows personal data"
 
 
 # ---------------------------------------------------------------- worker killed while uploading
+
 
 @pytest.mark.worker
 def test_worker_killed_while_uploading_to_s3(celery_worker_factory, moto):
@@ -314,8 +329,11 @@ def test_worker_killed_while_uploading_to_s3(celery_worker_factory, moto):
     try:
         stuck = celery_worker_factory(PROCTORING_RESULTS_S3_ENDPOINT_URL=hole.endpoint)
         task = api.request_report(COURSE_ID, None)
-        wait_until(lambda: len(hole.held) > 0 and api.get_report_task(task.id).rows_done == 12,
-                   timeout=60, message="the worker to start uploading")
+        wait_until(
+            lambda: len(hole.held) > 0 and api.get_report_task(task.id).rows_done == 12,
+            timeout=60,
+            message="the worker to start uploading",
+        )
         stuck.kill()
     finally:
         hole.close()
@@ -327,8 +345,11 @@ def test_worker_killed_while_uploading_to_s3(celery_worker_factory, moto):
     assert moto.keys() == [] and not Report.objects.exists()
     worker = celery_worker_factory(PROCTORING_RESULTS_S3_ENDPOINT_URL=moto.endpoint)
     again = api.request_report(COURSE_ID, None)
-    done = wait_until(lambda: (lambda t: t if t.state in ("succeeded", "failed") else None)(
-        api.get_report_task(again.id)), timeout=60, message="the retried report")
+    done = wait_until(
+        lambda: (lambda t: t if t.state in ("succeeded", "failed") else None)(api.get_report_task(again.id)),
+        timeout=60,
+        message="the retried report",
+    )
     assert done.state == "succeeded", done.message
     [report] = api.list_reports(COURSE_ID)
     assert moto.keys() == [f"{S3_LOCATION}/{report.storage_key}"]
@@ -337,6 +358,7 @@ def test_worker_killed_while_uploading_to_s3(celery_worker_factory, moto):
 
 
 # ---------------------------------------------------------------- database connection lost
+
 
 def terminate_django_connection():
     """Kill this process's database session from the server side, as a failover or restart would."""
@@ -360,8 +382,9 @@ def terminate_django_connection():
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
-    with psycopg.connect(**{k: v for k, v in params.items() if k in (
-            "dbname", "user", "password", "host", "port")}, autocommit=True) as killer:
+    with psycopg.connect(
+        **{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")}, autocommit=True
+    ) as killer:
         killer.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
@@ -386,8 +409,15 @@ def test_database_connection_lost_while_recording_the_report(tmp_path):
             api.generate_report(COURSE_ID, instructor)
     connection.close()  # the test's own connection died with it
     assert_failed_cleanly(excinfo.value.task.id, "database error", [str(p) for p in location.rglob("*.csv")])
-    with override_settings(STORAGES={**settings.STORAGES, "proctoring_results": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(location)}}}):
+    with override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "proctoring_results": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(location)},
+            },
+        }
+    ):
         report = api.generate_report(COURSE_ID, instructor)
     assert [p.name for p in location.rglob("*.csv")] == [report.file_name]
 

@@ -11,8 +11,14 @@ import re
 from pathlib import Path
 
 from . import (
-    test_authz_matrix, test_callbacks, test_csv_injection, test_failures, test_headers_and_deploy,
-    test_personal_data, test_pii_guard, test_signed_links,
+    test_authz_matrix,
+    test_callbacks,
+    test_csv_injection,
+    test_failures,
+    test_headers_and_deploy,
+    test_personal_data,
+    test_pii_guard,
+    test_signed_links,
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.rst"
@@ -35,8 +41,10 @@ def figures():
 def documented():
     text = DOCS.read_text()
     table = text.split(".. figures-table-start", 1)[1].split(".. figures-table-end", 1)[0]
-    return {int(n): (int(tried), int(lost)) for n, tried, lost in
-            re.findall(r"\* - (\d)\. [^\n]+\n\s+- (\d+)\n\s+- (\d+)", table)}
+    return {
+        int(n): (int(tried), int(lost))
+        for n, tried, lost in re.findall(r"\* - (\d)\. [^\n]+\n\s+- (\d+)\n\s+- (\d+)", table)
+    }
 
 
 def test_the_documented_figures_are_the_tests_figures():

@@ -44,8 +44,9 @@ def assert_security_headers(response):
 def test_every_app_response_carries_the_security_headers(course, key, role):
     """Allowed or refused, page or API or file: the same headers."""
     for method in EXPECTATIONS[key].methods:
-        response = call(client_for(course.users[role]), method, url_for(key, course, role),
-                        EXPECTATIONS[key].bodies.get(method))
+        response = call(
+            client_for(course.users[role]), method, url_for(key, course, role), EXPECTATIONS[key].bodies.get(method)
+        )
         assert_security_headers(response)
 
 
@@ -67,8 +68,7 @@ def test_the_host_pages_are_left_alone(client):
 @pytest.mark.django_db
 def test_the_dashboard_needs_nothing_the_policy_blocks(course):
     """Scripts and styles are same-origin files; no inline script, handler or style attribute in the app's markup."""
-    response = client_for(course.users["instructor"]).get(
-        reverse("proctoring_results:data_download", args=[COURSE_ID]))
+    response = client_for(course.users["instructor"]).get(reverse("proctoring_results:data_download", args=[COURSE_ID]))
     html = response.content.decode()
     nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
     for tag in re.findall(r"<script\b[^>]*>", html):
@@ -108,11 +108,16 @@ def test_the_open_edx_plugin_installs_the_middleware_and_leaves_the_policy_to_th
     lms = types.SimpleNamespace(MIDDLEWARE=["x.First", "django.middleware.security.SecurityMiddleware", "x.Last"])
     plugin_settings(lms)
     plugin_settings(lms)  # idempotent
-    assert lms.MIDDLEWARE == ["x.First", "django.middleware.security.SecurityMiddleware",
-                              "proctoring_results.security.SecurityHeadersMiddleware", "x.Last"]
+    assert lms.MIDDLEWARE == [
+        "x.First",
+        "django.middleware.security.SecurityMiddleware",
+        "proctoring_results.security.SecurityHeadersMiddleware",
+        "x.Last",
+    ]
     assert lms.PROCTORING_RESULTS["CONTENT_SECURITY_POLICY"] is None
-    own = types.SimpleNamespace(MIDDLEWARE=("a.Tuple",),
-                                PROCTORING_RESULTS={"CONTENT_SECURITY_POLICY": "default-src 'self'"})
+    own = types.SimpleNamespace(
+        MIDDLEWARE=("a.Tuple",), PROCTORING_RESULTS={"CONTENT_SECURITY_POLICY": "default-src 'self'"}
+    )
     plugin_settings(own)
     assert own.MIDDLEWARE == ("a.Tuple",)  # not a list: left to the operator (and W010 tells them)
     assert own.PROCTORING_RESULTS["CONTENT_SECURITY_POLICY"] == "default-src 'self'"
@@ -128,14 +133,23 @@ def test_without_a_policy_the_other_headers_stay(course, settings):
 
 def run_manage(*args, **env):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT / "example", capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT / "example",
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
     )
 
 
 def test_check_deploy_is_clean_with_the_production_settings():
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", "--settings", "example.settings_production",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        "--settings",
+        "example.settings_production",
         DJANGO_SECRET_KEY="x" * 20 + "a-long-random-production-secret-key-0123456789",
         DJANGO_ALLOWED_HOSTS="lms.example.edu",
     )
@@ -143,11 +157,14 @@ def test_check_deploy_is_clean_with_the_production_settings():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize(("env", "words"), [
-    ({"DJANGO_SECRET_KEY": "", "DJANGO_ALLOWED_HOSTS": "lms.example.edu"}, "Set DJANGO_SECRET_KEY"),
-    ({"DJANGO_SECRET_KEY": "example-only-not-a-secret", "DJANGO_ALLOWED_HOSTS": "x"}, "placeholder"),
-    ({"DJANGO_SECRET_KEY": "k" * 60, "DJANGO_ALLOWED_HOSTS": ""}, "Set DJANGO_ALLOWED_HOSTS"),
-])
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"DJANGO_SECRET_KEY": "", "DJANGO_ALLOWED_HOSTS": "lms.example.edu"}, "Set DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": "example-only-not-a-secret", "DJANGO_ALLOWED_HOSTS": "x"}, "placeholder"),
+        ({"DJANGO_SECRET_KEY": "k" * 60, "DJANGO_ALLOWED_HOSTS": ""}, "Set DJANGO_ALLOWED_HOSTS"),
+    ],
+)
 def test_production_settings_refuse_to_start_without_their_secrets(env, words):
     result = run_manage("check", "--settings", "example.settings_production", **env)
     assert result.returncode != 0 and words in result.stderr
@@ -170,6 +187,7 @@ def test_ci_runs_pip_audit_and_the_deploy_check():
 
 
 # ---------------------------------------------------------------- in a real browser
+
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)

@@ -36,8 +36,7 @@ EMAIL = "heloise.dupont-whitaker@example.edu"
 
 @pytest.fixture
 def world(settings):
-    settings.PROCTORING_RESULTS = {"PROVIDERS": {PROVIDER: {"secret": SECRET}},
-                                   "REPORT_CELERY_QUEUE": "pii-guard-sink"}
+    settings.PROCTORING_RESULTS = {"PROVIDERS": {PROVIDER: {"secret": SECRET}}, "REPORT_CELERY_QUEUE": "pii-guard-sink"}
     learner = UserFactory(username="hdw", email=EMAIL, first_name="Héloïse", last_name="Dupont-Whitaker")
     pii_guard.register(COMMENT)
     exam = ProctoredExamFactory(course_id=COURSE_ID, provider=PROVIDER, exam_name="Confidential Final")
@@ -48,9 +47,14 @@ def world(settings):
 
 
 def post_review(body):
-    return Client().generic("POST", "/api/proctoring-results/v1/reviews/", body, content_type="application/json",
-                            HTTP_X_PROCTORING_PROVIDER=PROVIDER,
-                            HTTP_X_PROCTORING_SIGNATURE=signatures.sign(SECRET, body))
+    return Client().generic(
+        "POST",
+        "/api/proctoring-results/v1/reviews/",
+        body,
+        content_type="application/json",
+        HTTP_X_PROCTORING_PROVIDER=PROVIDER,
+        HTTP_X_PROCTORING_SIGNATURE=signatures.sign(SECRET, body),
+    )
 
 
 def text_of(response):
@@ -62,13 +66,21 @@ BAD_REVIEWS = [
     # Each carries personal data where the app must refuse it, and must not echo it back.
     {"attempt_code": EMAIL, "review_id": "r1", "status": "passed", "flags": []},
     {"attempt_code": "{code}", "review_id": "r2", "status": COMMENT, "flags": []},
-    {"attempt_code": "{code}", "review_id": "r3", "status": "violation",
-     "flags": [{"rule": "no_photo_id", "comment": {"text": COMMENT}}]},
+    {
+        "attempt_code": "{code}",
+        "review_id": "r3",
+        "status": "violation",
+        "flags": [{"rule": "no_photo_id", "comment": {"text": COMMENT}}],
+    },
     {"attempt_code": "{code}", "review_id": "r4", "status": "passed", "reviewer": COMMENT * 10},
     {"attempt_code": "{code}", "review_id": EMAIL * 20, "status": "passed"},
     {"attempt_code": "{code}", "review_id": "r6", "status": "passed", "reviewed_at": EMAIL},
-    {"attempt_code": "{code}", "review_id": "r7", "status": "violation",
-     "flags": [{"rule": COMMENT, "comment": COMMENT, "start": EMAIL}]},
+    {
+        "attempt_code": "{code}",
+        "review_id": "r7",
+        "status": "violation",
+        "flags": [{"rule": COMMENT, "comment": COMMENT, "start": EMAIL}],
+    },
 ]
 
 
@@ -84,14 +96,26 @@ def test_refused_reviews_do_not_echo_personal_data(world, index):
 def test_a_full_review_and_report_cycle_logs_and_queues_no_personal_data(world, django_capture_on_commit_callbacks):
     """Review accepted, a refused callback, a report queued, built, failed and listed: ids only, everywhere."""
     learner, attempt, instructor = world
-    body = json.dumps({"attempt_code": attempt.attempt_code, "review_id": "pii-1", "status": "violation",
-                       "reviewer": "Reviewer Ottoline Featherstonehaugh",
-                       "flags": [{"rule": "second_computer", "comment": COMMENT, "start": 3, "stop": 9}]}).encode()
+    body = json.dumps(
+        {
+            "attempt_code": attempt.attempt_code,
+            "review_id": "pii-1",
+            "status": "violation",
+            "reviewer": "Reviewer Ottoline Featherstonehaugh",
+            "flags": [{"rule": "second_computer", "comment": COMMENT, "start": 3, "stop": 9}],
+        }
+    ).encode()
     assert post_review(body).status_code == 200
     pii_guard.register("Reviewer Ottoline Featherstonehaugh")
     # A refused callback logs a warning.
-    Client().generic("POST", "/api/proctoring-results/v1/reviews/", body, content_type="application/json",
-                     HTTP_X_PROCTORING_PROVIDER=PROVIDER, HTTP_X_PROCTORING_SIGNATURE="t=1,v1=00")
+    Client().generic(
+        "POST",
+        "/api/proctoring-results/v1/reviews/",
+        body,
+        content_type="application/json",
+        HTTP_X_PROCTORING_PROVIDER=PROVIDER,
+        HTTP_X_PROCTORING_SIGNATURE="t=1,v1=00",
+    )
     # A report request publishes a task message (to a queue no worker reads).
     with django_capture_on_commit_callbacks(execute=True):
         task = api.request_report(COURSE_ID, instructor, extra_columns=["username", "flag_comments"])
@@ -101,10 +125,16 @@ def test_a_full_review_and_report_cycle_logs_and_queues_no_personal_data(world, 
     ReportTask.objects.filter(pk=task.id).update(state="failed")
     blocked = os.path.join(os.environ["EXAMPLE_VAR_DIR"], "pii-blocked")
     open(blocked, "w").close()
-    with override_settings(STORAGES={"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                                     "staticfiles": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                                     "proctoring_results": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                                            "OPTIONS": {"location": blocked}}}):
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "proctoring_results": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": blocked},
+            },
+        }
+    ):
         with pytest.raises(ReportGenerationFailed) as excinfo:
             api.generate_report(COURSE_ID, instructor, extra_columns=["username", "flag_comments"])
     assert pii_guard.find_marker(str(excinfo.value)) is None
@@ -121,13 +151,16 @@ def test_a_full_review_and_report_cycle_logs_and_queues_no_personal_data(world, 
     assert pii_guard.guard.leaks == []  # and the autouse guard re-checks at teardown
 
 
-@pytest.mark.parametrize("path", [
-    "/courses/not-a-course/instructor/data_download/",
-    f"/courses/{COURSE_ID}/instructor/data_download/",
-    "/api/proctoring-results/v1/courses/course-v1:A+B+C/reports/",
-    "/proctoring-results/reports/download/garbage/",
-    "/api/proctoring-results/v1/attempts/NOPE/reviews/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/courses/not-a-course/instructor/data_download/",
+        f"/courses/{COURSE_ID}/instructor/data_download/",
+        "/api/proctoring-results/v1/courses/course-v1:A+B+C/reports/",
+        "/proctoring-results/reports/download/garbage/",
+        "/api/proctoring-results/v1/attempts/NOPE/reviews/",
+    ],
+)
 def test_error_pages_show_no_personal_data(world, path):
     learner, _attempt, _instructor = world
     for client in (client_for(learner), client_for(None)):
@@ -164,8 +197,12 @@ def test_local_report_files_are_private(world, tmp_path):
     report_storage = storage.get_report_storage()
     path = report_storage.path(report.storage_key)
     assert stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0, oct(os.stat(path).st_mode)
-    for url in (f"/media/{report.storage_key}", f"/static/{report.storage_key}", f"/{report.storage_key}",
-                f"/media/proctoring_results/{report.storage_key}"):
+    for url in (
+        f"/media/{report.storage_key}",
+        f"/static/{report.storage_key}",
+        f"/{report.storage_key}",
+        f"/media/proctoring_results/{report.storage_key}",
+    ):
         assert client_for(instructor).get(url).status_code == 404, url
 
 

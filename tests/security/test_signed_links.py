@@ -51,7 +51,7 @@ def _reencode(token, payload):
 def tamperings(token, report_id, user_id, other_user_id):
     """(name, altered token) for each way of changing each part of ``token``."""
     payload, stamp, signature = token.split(":")
-    flip = lambda s, i: s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]  # noqa: E731  (a one-line helper, read where it is used)
+    flip = lambda s, i: s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1 :]  # noqa: E731  (a one-line helper, read where it is used)
     later = signing.b62_encode(signing.b62_decode(stamp) + 3600)
     other_key_signer = signing.TimestampSigner(key="another-secret-key-entirely", salt=links.LINK_SALT)
     return [
@@ -76,13 +76,17 @@ def tamperings(token, report_id, user_id, other_user_id):
         ("signature: truncated", token[:-4]),
         ("signature: empty", f"{payload}:{stamp}:"),
         ("signature: removed", f"{payload}:{stamp}"),
-        ("signature: upper-cased", f"{payload}:{stamp}:{signature.upper()}"
-         if signature.upper() != signature else flip(signature, 1)),
+        (
+            "signature: upper-cased",
+            f"{payload}:{stamp}:{signature.upper()}" if signature.upper() != signature else flip(signature, 1),
+        ),
         ("signature: doubled", f"{token}{signature}"),
         # whole token
         ("token: signed with another key", other_key_signer.sign_object({"r": report_id, "u": user_id})),
-        ("token: signed with another salt", signing.TimestampSigner(salt="django.contrib.sessions").sign_object(
-            {"r": report_id, "u": user_id})),
+        (
+            "token: signed with another salt",
+            signing.TimestampSigner(salt="django.contrib.sessions").sign_object({"r": report_id, "u": user_id}),
+        ),
         ("token: unsalted dumps", signing.dumps({"r": report_id, "u": user_id})),
         ("token: extra part", f"{token}:extra"),
         ("token: reversed parts", f"{signature}:{stamp}:{payload}"),
@@ -121,15 +125,18 @@ def test_every_altered_token_is_refused(course):
     assert ReportDownload.objects.count() == 1
 
 
-@pytest.mark.parametrize(("offset", "ok"), [
-    (timedelta(seconds=-300), True),      # the moment it was made
-    (timedelta(seconds=-1), True),
-    (timedelta(microseconds=-1), True),
-    (timedelta(0), True),                 # exactly LINK_EXPIRY_SECONDS old: still valid
-    (timedelta(microseconds=1), False),
-    (timedelta(seconds=1), False),
-    (timedelta(days=365), False),
-])
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [
+        (timedelta(seconds=-300), True),  # the moment it was made
+        (timedelta(seconds=-1), True),
+        (timedelta(microseconds=-1), True),
+        (timedelta(0), True),  # exactly LINK_EXPIRY_SECONDS old: still valid
+        (timedelta(microseconds=1), False),
+        (timedelta(seconds=1), False),
+        (timedelta(days=365), False),
+    ],
+)
 def test_expiry_at_the_boundary(course, offset, ok):
     instructor = course.users["instructor"]
     with time_machine.travel(T0, tick=False):

@@ -20,23 +20,27 @@ class Command(BaseCommand):
         parser.add_argument(
             # The alias sorts before "--stdout", so call_command() keeps mapping its own
             # ``stdout=`` keyword to the output stream rather than to this flag.
-            "--stdout", "--csv-to-stdout", dest="to_stdout", action="store_true",
+            "--stdout",
+            "--csv-to-stdout",
+            dest="to_stdout",
+            action="store_true",
             help="Write the CSV to standard output; store nothing.",
         )
         parser.add_argument(
-            "--extra-columns", default=None,
+            "--extra-columns",
+            default=None,
             help=f"Comma-separated opt-in columns ({', '.join(api.report_extra_columns())}); "
-                 "defaults to the REPORT_EXTRA_COLUMNS setting.",
+            "defaults to the REPORT_EXTRA_COLUMNS setting.",
         )
         parser.add_argument(
-            "--column-profile", default=None,
+            "--column-profile",
+            default=None,
             help="The report's columns: seed (the documented 8) or lms (the LMS's own report's header and cells); "
-                 "defaults to the REPORT_COLUMN_PROFILE setting.",
+            "defaults to the REPORT_COLUMN_PROFILE setting.",
         )
         parser.add_argument("--requester", default=None, help="Username recorded as the report's requester.")
 
-    def handle(self, course_id, to_stdout=False, extra_columns=None, requester=None, column_profile=None,
-               **options):
+    def handle(self, course_id, to_stdout=False, extra_columns=None, requester=None, column_profile=None, **options):
         try:
             if not api.course_has_exams(course_id):
                 raise CommandError(f"No proctored exams in course {api.parse_course_id(course_id)}: unknown course.")
@@ -44,12 +48,12 @@ class Command(BaseCommand):
                 out = getattr(self.stdout, "_out", sys.stdout)
                 buffer = getattr(out, "buffer", None)
                 if buffer is not None:
-                    api.write_report_csv(course_id, buffer, extra_columns=extra_columns,
-                                         column_profile=column_profile)
+                    api.write_report_csv(course_id, buffer, extra_columns=extra_columns, column_profile=column_profile)
                     buffer.flush()
                 else:  # a text stream (call_command(stdout=StringIO())): decode as we go
-                    api.write_report_csv(course_id, _TextWriter(out), extra_columns=extra_columns,
-                                         column_profile=column_profile)
+                    api.write_report_csv(
+                        course_id, _TextWriter(out), extra_columns=extra_columns, column_profile=column_profile
+                    )
                 return
             user = self._requester(requester)
             report = api.generate_report(course_id, user, extra_columns=extra_columns, column_profile=column_profile)

@@ -19,21 +19,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--database", default="default",
+            "--database",
+            default="default",
             help="Alias in settings.DATABASES of the database holding edx-proctoring's tables.",
         )
         parser.add_argument("--batch-size", type=int, default=1000, help="Rows read and committed at a time.")
         parser.add_argument("--dry-run", action="store_true", help="Count what would be imported; write nothing.")
         parser.add_argument(
-            "--resume", action="store_true",
+            "--resume",
+            action="store_true",
             help="Continue an interrupted import: skip rows already imported instead of refreshing them.",
         )
         parser.add_argument(
-            "--match-users-by", choices=("id", "username", "email"), default="id",
+            "--match-users-by",
+            choices=("id", "username", "email"),
+            default="id",
             help="How learners in the source are found here (id suits the LMS's own database).",
         )
         parser.add_argument(
-            "--map-status", action="append", default=[], metavar="EDX_STATUS=OUR_STATUS",
+            "--map-status",
+            action="append",
+            default=[],
+            metavar="EDX_STATUS=OUR_STATUS",
             help="Override the status mapping, e.g. --map-status declined=error (repeatable).",
         )
 
@@ -46,8 +53,13 @@ class Command(BaseCommand):
 
         try:
             summary = api.import_edx_proctoring(
-                database, batch_size=batch_size, dry_run=dry_run, resume=resume,
-                match_users_by=match_users_by, status_overrides=map_status, progress=progress,
+                database,
+                batch_size=batch_size,
+                dry_run=dry_run,
+                resume=resume,
+                match_users_by=match_users_by,
+                status_overrides=map_status,
+                progress=progress,
             )
         except InvalidImportSource as exc:
             raise CommandError(str(exc)) from None
@@ -57,8 +69,10 @@ class Command(BaseCommand):
         create, update = ("would create", "would update") if summary.dry_run else ("created", "updated")
         for c in summary.counts:
             skipped = sum(c.skipped.values())
-            line = (f"{c.kind:<{width}}  read {c.read}, {create} {c.created}, {update} {c.updated}, "
-                    f"unchanged {c.unchanged}, skipped {skipped}")
+            line = (
+                f"{c.kind:<{width}}  read {c.read}, {create} {c.created}, {update} {c.updated}, "
+                f"unchanged {c.unchanged}, skipped {skipped}"
+            )
             if c.skipped:
                 line += " (" + ", ".join(f"{reason}: {n}" for reason, n in c.skipped.items()) + ")"
             self.stdout.write(line)

@@ -14,8 +14,8 @@ for the same rows (the LMS's own report's, for instance), the default ``seed``.
 from importlib import import_module
 
 from ...exceptions import InvalidReportOptions
-from ..cells import csv_fields
 from ...models import ReportTask
+from ..cells import csv_fields
 
 
 class ReportSpec:
@@ -91,8 +91,7 @@ class ReportSpec:
         unknown = sorted(set(extra_columns) - set(self.extra_columns))
         if unknown:
             raise InvalidReportOptions(
-                f"Unknown report column(s): {', '.join(unknown)}. "
-                f"Extra columns are: {', '.join(self.extra_columns)}."
+                f"Unknown report column(s): {', '.join(unknown)}. Extra columns are: {', '.join(self.extra_columns)}."
             )
         return [c for c in self.extra_columns if c in extra_columns]
 
@@ -121,7 +120,6 @@ class ReportSpec:
         queryset = queryset.annotate(**selected)
         return queryset.order_by(*self.order).values_list(*selected)
 
-
     def formatted_rows(self, course_key, extra_columns=(), *, rows=None):
         """
         The rows for a writer that formats in Python: (values-list queryset, one column formatter per column).
@@ -132,8 +130,9 @@ class ReportSpec:
         """
         names = self.column_names(extra_columns)
         twins = self.twins(names)
-        queryset = self.rows(course_key, extra_columns, rows=rows,
-                             sources={name: source for name, (source, _) in twins.items()})
+        queryset = self.rows(
+            course_key, extra_columns, rows=rows, sources={name: source for name, (source, _) in twins.items()}
+        )
         return queryset, [twins[name][1] if name in twins else csv_fields for name in names]
 
 

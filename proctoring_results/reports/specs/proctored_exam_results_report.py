@@ -13,7 +13,13 @@ from ... import statuses
 from ...conf import app_settings
 from ...models import ExamAttempt, ProctoredExam, ReportTask, Review, ReviewFlag
 from ..cells import (
-    BOOLEAN_WORDS, JoinedText, UtcTimestampText, Words, integer_fields, neutralised, neutralised_fields,
+    BOOLEAN_WORDS,
+    JoinedText,
+    UtcTimestampText,
+    Words,
+    integer_fields,
+    neutralised,
+    neutralised_fields,
     utc_timestamp_fields,
 )
 from . import ReportSpec
@@ -22,7 +28,8 @@ from . import ReportSpec
 def _status_words():
     return Case(
         *[When(status=stored, then=Value(word)) for stored, word in statuses.CSV_WORDS.items()],
-        default=Value(None), output_field=TextField(),
+        default=Value(None),
+        output_field=TextField(),
     )
 
 
@@ -33,7 +40,8 @@ _STATUS_WORDS = Words({str(stored): word for stored, word in statuses.CSV_WORDS.
 def _review_result_words(outcome):
     return Case(
         *[When(In(outcome, [value]), then=Value(str(label))) for value, label in statuses.AttemptStatus.choices],
-        default=Value(None), output_field=TextField(),
+        default=Value(None),
+        output_field=TextField(),
     )
 
 
@@ -44,8 +52,14 @@ def _latest_review():
 class ProctoredExamResultsReport(ReportSpec):
     report_type = ReportTask.ReportType.PROCTORED_EXAM_RESULTS
     columns = (
-        "user_email", "exam_name", "attempt_code", "allowed_time_limit_mins",
-        "is_sample_attempt", "started_at", "completed_at", "status",
+        "user_email",
+        "exam_name",
+        "attempt_code",
+        "allowed_time_limit_mins",
+        "is_sample_attempt",
+        "started_at",
+        "completed_at",
+        "status",
     )
     extra_columns = ("username", "review_result", "flag_count", "flag_comments", "provider")
     model = ExamAttempt
@@ -82,8 +96,7 @@ class ProctoredExamResultsReport(ReportSpec):
         attempts = self.course_rows(course_key).aggregate(n=Count("id"), last=Max("modified"))
         reviews = Review.objects.filter(attempt__exam__course_id=course_key).aggregate(n=Count("id"), last=Max("id"))
         stamp = lambda value: value.isoformat() if value is not None else None  # noqa: E731
-        return [exams["n"], stamp(exams["last"]), attempts["n"], stamp(attempts["last"]),
-                reviews["n"], reviews["last"]]
+        return [exams["n"], stamp(exams["last"]), attempts["n"], stamp(attempts["last"]), reviews["n"], reviews["last"]]
 
     def partitions(self, course_key):
         return ProctoredExam.objects.filter(course_id=course_key).order_by("id").values_list("id")
@@ -116,7 +129,9 @@ class ProctoredExamResultsReport(ReportSpec):
             "attempt_code": neutralised(F("attempt_code")),
             "allowed_time_limit_mins": Cast(F("allowed_time_limit_mins"), TextField()),
             "is_sample_attempt": Case(
-                When(is_sample_attempt=True, then=Value("True")), default=Value("False"), output_field=TextField(),
+                When(is_sample_attempt=True, then=Value("True")),
+                default=Value("False"),
+                output_field=TextField(),
             ),
             "started_at": UtcTimestampText(F("started_at")),
             "completed_at": UtcTimestampText(F("completed_at")),
@@ -129,15 +144,21 @@ class ProctoredExamResultsReport(ReportSpec):
             cells["review_result"] = _review_result_words(latest_outcome)
         if "flag_count" in names:
             count = Subquery(
-                ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id")).order_by()
-                .values("review_id").annotate(n=Count("id")).values("n"),
+                ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"))
+                .order_by()
+                .values("review_id")
+                .annotate(n=Count("id"))
+                .values("n"),
             )
             cells["flag_count"] = Cast(Coalesce(count, Value(0)), TextField())
         if "flag_comments" in names:
             # Comments of the latest review's flags, joined with "; ". Empty ones are left out by
             # length, not by comparison with '' (which MySQL's PAD SPACE collations make true for "  ").
-            flags = (ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"))
-                     .alias(comment_length=Length("comment")).exclude(comment_length=0))
+            flags = (
+                ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"))
+                .alias(comment_length=Length("comment"))
+                .exclude(comment_length=0)
+            )
             comments = Subquery(
                 flags.order_by().values("review_id").annotate(text=JoinedText("comment")).values("text"),
                 output_field=TextField(),
@@ -176,12 +197,22 @@ class LmsColumnProfile(ProctoredExamResultsReport):
 
     #: Column keys (annotation names) -> the LMS's header, in its order.
     HEADER = {
-        "course_id": "course_id", "provider": "provider", "track": "track", "exam_name": "exam_name",
-        "username": "username", "email": "email", "attempt_code": "attempt_code",
-        "allowed_time_limit_mins": "allowed_time_limit_mins", "is_sample_attempt": "is_sample_attempt",
-        "started_at": "started_at", "completed_at": "completed_at", "status": "status",
-        "review_status": "review_status", "suspicious_count": "Suspicious Count",
-        "suspicious_comments": "Suspicious Comments", "rules_violation_count": "Rules Violation Count",
+        "course_id": "course_id",
+        "provider": "provider",
+        "track": "track",
+        "exam_name": "exam_name",
+        "username": "username",
+        "email": "email",
+        "attempt_code": "attempt_code",
+        "allowed_time_limit_mins": "allowed_time_limit_mins",
+        "is_sample_attempt": "is_sample_attempt",
+        "started_at": "started_at",
+        "completed_at": "completed_at",
+        "status": "status",
+        "review_status": "review_status",
+        "suspicious_count": "Suspicious Count",
+        "suspicious_comments": "Suspicious Comments",
+        "rules_violation_count": "Rules Violation Count",
         "rules_violation_comments": "Rules Violation Comments",
     }
     columns = tuple(HEADER)
@@ -195,8 +226,16 @@ class LmsColumnProfile(ProctoredExamResultsReport):
 
     def twins(self, names):
         """The seed's twins of the cells this profile takes from the seed (``email`` is ``user_email``)."""
-        reused = {"provider", "exam_name", "username", "attempt_code", "allowed_time_limit_mins",
-                  "is_sample_attempt", "started_at", "completed_at"}
+        reused = {
+            "provider",
+            "exam_name",
+            "username",
+            "attempt_code",
+            "allowed_time_limit_mins",
+            "is_sample_attempt",
+            "started_at",
+            "completed_at",
+        }
         seed = super().twins((*reused, "user_email"))
         twins = {name: seed[name] for name in reused} | {"email": seed["user_email"]}
         return {name: twins[name] for name in names if name in twins}
@@ -207,8 +246,19 @@ class LmsColumnProfile(ProctoredExamResultsReport):
         return {"report_latest_review_id": Subquery(graded.values("id")[:1])}
 
     def cells(self, names):
-        seed = super().cells(("user_email", "exam_name", "attempt_code", "allowed_time_limit_mins",
-                              "is_sample_attempt", "started_at", "completed_at", "username", "provider"))
+        seed = super().cells(
+            (
+                "user_email",
+                "exam_name",
+                "attempt_code",
+                "allowed_time_limit_mins",
+                "is_sample_attempt",
+                "started_at",
+                "completed_at",
+                "username",
+                "provider",
+            )
+        )
         provider_status = Subquery(
             Review.objects.filter(pk=OuterRef("report_latest_review_id")).values("provider_status")[:1],
             output_field=CharField(),
@@ -228,7 +278,8 @@ class LmsColumnProfile(ProctoredExamResultsReport):
             "status": Cast(F("status"), TextField()),  # edx-proctoring's own status names
             "review_status": Case(
                 *[When(In(provider_status, [value]), then=Value(word)) for value, word in _LMS_REVIEW_WORDS.items()],
-                default=Value(None), output_field=TextField(),
+                default=Value(None),
+                output_field=TextField(),
             ),
         }
         for key, severity in _LMS_COMMENT_SEVERITIES.items():

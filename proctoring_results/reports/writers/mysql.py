@@ -91,7 +91,7 @@ def _in_index_order(spec, sql, params, connection):
     if sql.count(outer_from) != 1 or not sql.startswith("SELECT "):
         return sql, params
     sql = sql.replace(outer_from, f" FROM {table} FORCE INDEX ({index}) INNER JOIN ", 1)
-    return "SELECT STRAIGHT_JOIN " + sql[len("SELECT "):], params
+    return "SELECT STRAIGHT_JOIN " + sql[len("SELECT ") :], params
 
 
 @contextmanager

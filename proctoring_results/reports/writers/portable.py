@@ -15,7 +15,10 @@ def write(queryset, fileobj, on_progress, using, counted=None):
     if on_progress:
         on_progress(0, total)
     done = common.write_rows(
-        queryset.using(using).iterator(chunk_size=common.CHUNK_ROWS), fileobj, on_progress, total,
+        queryset.using(using).iterator(chunk_size=common.CHUNK_ROWS),
+        fileobj,
+        on_progress,
+        total,
     )
     if on_progress:
         on_progress(done, done)

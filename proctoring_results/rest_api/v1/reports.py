@@ -17,8 +17,14 @@ from proctoring_results.links import report_download_link
 from .errors import AppError, V1View
 from .permissions import CanViewCourseResults
 from .serializers import (
-    ReportListQuerySerializer, ReportListSerializer, ReportOptionsSerializer, ReportTaskAcceptedSerializer,
-    ReportTaskListSerializer, ReportTasksQuerySerializer, ReportUnchangedSerializer, StatusCountsSerializer,
+    ReportListQuerySerializer,
+    ReportListSerializer,
+    ReportOptionsSerializer,
+    ReportTaskAcceptedSerializer,
+    ReportTaskListSerializer,
+    ReportTasksQuerySerializer,
+    ReportUnchangedSerializer,
+    StatusCountsSerializer,
 )
 
 
@@ -55,20 +61,27 @@ class ReportTasksView(CourseView):
         options.is_valid(raise_exception=True)
         try:
             task = api.generate_report_if_changed(
-                self.course_key, request.user, extra_columns=options.validated_data.get("extra_columns") or None,
+                self.course_key,
+                request.user,
+                extra_columns=options.validated_data.get("extra_columns") or None,
                 column_profile=options.validated_data.get("column_profile"),
                 force=options.validated_data.get("force", False),
             )
         except exceptions.ReportAlreadyRunning as exc:
             # Not an error: the seed's sentence again, with the task that is already running.
-            return Response(ReportTaskAcceptedSerializer({"task": exc.task, "message": str(exc)}).data,
-                            status=status.HTTP_409_CONFLICT)
+            return Response(
+                ReportTaskAcceptedSerializer({"task": exc.task, "message": str(exc)}).data,
+                status=status.HTTP_409_CONFLICT,
+            )
         except exceptions.ReportUnchanged as exc:
             # Not an error either: the newest report is the answer, with a fresh link.
-            return Response(ReportUnchangedSerializer(
-                {"report": exc.report, "message": str(exc)},
-                context={"link": lambda report: report_download_link(request, report)},
-            ).data, status=status.HTTP_200_OK)
+            return Response(
+                ReportUnchangedSerializer(
+                    {"report": exc.report, "message": str(exc)},
+                    context={"link": lambda report: report_download_link(request, report)},
+                ).data,
+                status=status.HTTP_200_OK,
+            )
         except exceptions.ReportLimitReached as exc:
             error = AppError(status.HTTP_429_TOO_MANY_REQUESTS, "throttle", str(exc))
             error.wait = exc.retry_after  # DRF's handler sends it as Retry-After
@@ -93,11 +106,16 @@ class ReportsView(CourseView):
         query = ReportListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         reports = api.list_reports(self.course_key, limit=query.validated_data["limit"])
-        return Response(ReportListSerializer({
-            "count": api.count_reports(self.course_key),
-            "link_expiry_seconds": app_settings.LINK_EXPIRY_SECONDS,
-            "reports": reports,
-        }, context={"link": lambda report: report_download_link(request, report)}).data)
+        return Response(
+            ReportListSerializer(
+                {
+                    "count": api.count_reports(self.course_key),
+                    "link_expiry_seconds": app_settings.LINK_EXPIRY_SECONDS,
+                    "reports": reports,
+                },
+                context={"link": lambda report: report_download_link(request, report)},
+            ).data
+        )
 
 
 class StatusCountsView(CourseView):
@@ -106,13 +124,23 @@ class StatusCountsView(CourseView):
     def get(self, request, course_id):
         exams = api.course_status_counts(self.course_key)
         rows = charts.group_counts(exams)
-        return Response(StatusCountsSerializer({
-            "groups": [{"key": g.key, "label": str(g.label), "statuses": sorted(g.statuses)} for g in charts.GROUPS],
-            "exams": [
+        return Response(
+            StatusCountsSerializer(
                 {
-                    "exam_id": row.exam_id, "exam_name": row.exam_name, "is_practice_exam": row.is_practice_exam,
-                    "total": row.total, "groups": {g.key: n for g, n in row.counts}, "by_status": exam.by_status,
+                    "groups": [
+                        {"key": g.key, "label": str(g.label), "statuses": sorted(g.statuses)} for g in charts.GROUPS
+                    ],
+                    "exams": [
+                        {
+                            "exam_id": row.exam_id,
+                            "exam_name": row.exam_name,
+                            "is_practice_exam": row.is_practice_exam,
+                            "total": row.total,
+                            "groups": {g.key: n for g, n in row.counts},
+                            "by_status": exam.by_status,
+                        }
+                        for exam, row in zip(exams, rows, strict=True)
+                    ],
                 }
-                for exam, row in zip(exams, rows, strict=True)
-            ],
-        }).data)
+            ).data
+        )

@@ -25,7 +25,10 @@ from proctoring_results.exceptions import InvalidReview
 from .authentication import IsSignedProvider, ProviderSignatureAuthentication
 from .errors import V1View
 from .serializers import (
-    ReviewCallbackSerializer, ReviewListSerializer, ReviewResultSerializer, StaffDecisionResultSerializer,
+    ReviewCallbackSerializer,
+    ReviewListSerializer,
+    ReviewResultSerializer,
+    StaffDecisionResultSerializer,
     StaffDecisionSerializer,
 )
 
@@ -107,7 +110,9 @@ class AttemptDecisionView(_StaffAttemptView):
         serializer = StaffDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = api.record_staff_decision(
-            attempt_code, serializer.validated_data["status"], actor=request.user,
+            attempt_code,
+            serializer.validated_data["status"],
+            actor=request.user,
             reason=serializer.validated_data["reason"],
         )
         return Response(StaffDecisionResultSerializer(result).data)

@@ -48,6 +48,7 @@ def _unstorable(text):
 # DRF's own fields are forgiving (42 is text, "yes" is true, "10" is a number):
 # a provider's review is evidence, so these take JSON's types as they are.
 
+
 class TextField(serializers.CharField):
     """Text only; NUL and lone surrogates refused; ``strip`` trims it, after its length was checked as sent."""
 
@@ -148,13 +149,14 @@ class ObjectSerializer(serializers.Serializer):
 
 # ---------------------------------------------------------------- errors (every 4xx of v1)
 
+
 class ErrorsSerializer(serializers.Serializer):
     """Every error answer of v1: ``{"errors": {"<field>": ["message", ...]}}`` (docs/reference/rest_api.rst)."""
 
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         help_text='Field (a request field such as "flags[2].rule", or "body", "authentication", "permission", '
-                  '"course_id", "attempt_code", "method", "throttle", "non_field_errors") -> messages.',
+        '"course_id", "attempt_code", "method", "throttle", "non_field_errors") -> messages.',
     )
 
 
@@ -163,11 +165,13 @@ class ReportErrorsSerializer(ErrorsSerializer):
 
     detail = serializers.CharField(required=False, help_text="Deprecated: the first message (kept for 0.x clients).")
     message = serializers.CharField(
-        required=False, help_text="Deprecated: the first message of an app error (kept for 0.x clients).",
+        required=False,
+        help_text="Deprecated: the first message of an app error (kept for 0.x clients).",
     )
 
 
 # ---------------------------------------------------------------- provider review callback
+
 
 class FlagSerializer(ObjectSerializer):
     """One flagged Online Proctoring Rule of a review."""
@@ -219,7 +223,8 @@ def _storable_problems(value, path, depth, errors):
         for key, item in value.items():
             if _unstorable(key):
                 errors.setdefault(path or BODY, []).append(
-                    "Keys must not contain NUL characters or unpaired surrogates.")
+                    "Keys must not contain NUL characters or unpaired surrogates."
+                )
                 continue
             child = f"{path}.{key}" if path else str(key)
             _storable_problems(item, child[:200], depth + 1, errors)
@@ -240,14 +245,17 @@ class ReviewCallbackSerializer(ObjectSerializer):
     review_id = IdField(max_length=255, help_text="The provider's unique id of this review (text or a whole number).")
     status = serializers.ChoiceField(
         choices=statuses.ProviderStatus.choices,
-        error_messages={"null": "This field is required.",
-                        "invalid_choice": f"Must be one of: {', '.join(statuses.ProviderStatus.values)}."},
+        error_messages={
+            "null": "This field is required.",
+            "invalid_choice": f"Must be one of: {', '.join(statuses.ProviderStatus.values)}.",
+        },
     )
     flags = FlagListField(help_text="The flagged rules; an empty list when nothing was flagged.")
     reviewer = TextField(required=False, allow_null=True, allow_blank=True, max_length=255)
     reviewed_at = AwareDateTimeField(required=False, allow_null=True)
-    second_review = StrictBooleanField(required=False, allow_null=True, help_text="The provider asks for a second "
-                                       "review by a person.")
+    second_review = StrictBooleanField(
+        required=False, allow_null=True, help_text="The provider asks for a second review by a person."
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -261,14 +269,17 @@ class ReviewCallbackSerializer(ObjectSerializer):
         """The validated review as the domain takes it (``data.ReviewSubmission``)."""
         data = self.validated_data
         return ReviewSubmission(
-            attempt_code=data["attempt_code"], review_id=data["review_id"], status=data["status"],
+            attempt_code=data["attempt_code"],
+            review_id=data["review_id"],
+            status=data["status"],
             flags=tuple(
-                FlagSubmission(rule=f["rule"], comment=f.get("comment") or "", start=f.get("start"),
-                               stop=f.get("stop"))
+                FlagSubmission(rule=f["rule"], comment=f.get("comment") or "", start=f.get("start"), stop=f.get("stop"))
                 for f in data["flags"]
             ),
-            reviewer=data.get("reviewer") or "", reviewed_at=data.get("reviewed_at"),
-            second_review=bool(data.get("second_review")), raw=dict(self.initial_data),
+            reviewer=data.get("reviewer") or "",
+            reviewed_at=data.get("reviewed_at"),
+            second_review=bool(data.get("second_review")),
+            raw=dict(self.initial_data),
         )
 
 
@@ -284,6 +295,7 @@ class ReviewResultSerializer(serializers.Serializer):
 
 # ---------------------------------------------------------------- staff decisions and review history
 
+
 class StaffDecisionSerializer(ObjectSerializer):
     """Course staff decide a reviewed attempt, and say why."""
 
@@ -293,11 +305,18 @@ class StaffDecisionSerializer(ObjectSerializer):
         choices=statuses.STAFF_OUTCOMES,
         error_messages={"invalid_choice": f"Must be one of: {', '.join(statuses.STAFF_OUTCOMES)}."},
     )
-    reason = TextField(max_length=255, strip=False, error_messages={
-        "required": "Say why, in a few words.", "null": "Say why, in a few words.",
-        "blank": "Say why, in a few words.", "invalid": "At most 255 characters of text.",
-        "max_length": "At most 255 characters of text.", "unstorable": "At most 255 characters of text.",
-    })
+    reason = TextField(
+        max_length=255,
+        strip=False,
+        error_messages={
+            "required": "Say why, in a few words.",
+            "null": "Say why, in a few words.",
+            "blank": "Say why, in a few words.",
+            "invalid": "At most 255 characters of text.",
+            "max_length": "At most 255 characters of text.",
+            "unstorable": "At most 255 characters of text.",
+        },
+    )
 
 
 class StaffDecisionResultSerializer(serializers.Serializer):
@@ -310,7 +329,8 @@ class StaffDecisionResultSerializer(serializers.Serializer):
 class ReviewFlagSerializer(serializers.Serializer):
     rule_code = serializers.CharField()
     severity = serializers.CharField(
-        allow_blank=True, help_text="integrity, discouraged, or empty for an unknown rule.",
+        allow_blank=True,
+        help_text="integrity, discouraged, or empty for an unknown rule.",
     )
     comment = serializers.CharField(allow_blank=True)
     start_seconds = serializers.FloatField(allow_null=True)
@@ -339,6 +359,7 @@ class ReviewListSerializer(serializers.Serializer):
 
 
 # ---------------------------------------------------------------- reports (the Data Download page's REST side)
+
 
 class ReportTaskSerializer(serializers.Serializer):
     """A ``ReportTaskData`` as a row of Pending Tasks."""
@@ -379,7 +400,9 @@ class TrueUnlessFalseField(serializers.BooleanField):
 
 class ReportTasksQuerySerializer(serializers.Serializer):
     active_only = TrueUnlessFalseField(
-        required=False, default=True, help_text="false adds recently ended tasks (to read why one failed).",
+        required=False,
+        default=True,
+        help_text="false adds recently ended tasks (to read why one failed).",
     )
 
 
@@ -391,24 +414,34 @@ class ReportOptionsSerializer(ObjectSerializer):
     extra_columns = serializers.ListField(
         child=serializers.ChoiceField(
             choices=api.report_extra_columns(),
-            error_messages={"invalid_choice": "Unknown report column: {input}. Extra columns are: "
-                                              + ", ".join(api.report_extra_columns()) + "."},
+            error_messages={
+                "invalid_choice": "Unknown report column: {input}. Extra columns are: "
+                + ", ".join(api.report_extra_columns())
+                + "."
+            },
         ),
-        required=False, allow_null=True,
+        required=False,
+        allow_null=True,
         help_text="Opt-in columns after the seed's eight; the REPORT_EXTRA_COLUMNS setting when absent.",
         error_messages={"not_a_list": "extra_columns must be a list of column names."},
     )
     column_profile = serializers.ChoiceField(
-        choices=api.report_column_profiles(), required=False, allow_null=True,
+        choices=api.report_column_profiles(),
+        required=False,
+        allow_null=True,
         help_text="The report's columns: seed (the documented 8, with any extra columns) or lms (the LMS's own "
-                  "report's header and cells); the REPORT_COLUMN_PROFILE setting when absent.",
-        error_messages={"invalid_choice": "Unknown column profile: {input}. Column profiles are: "
-                                          + ", ".join(api.report_column_profiles()) + "."},
+        "report's header and cells); the REPORT_COLUMN_PROFILE setting when absent.",
+        error_messages={
+            "invalid_choice": "Unknown column profile: {input}. Column profiles are: "
+            + ", ".join(api.report_column_profiles())
+            + "."
+        },
     )
     force = StrictBooleanField(
-        required=False, default=False,
+        required=False,
+        default=False,
         help_text="Generate a new report even when nothing in the course changed since its newest one "
-                  "(refused with 403 where the operator set REPORT_ALLOW_FORCE to False).",
+        "(refused with 403 where the operator set REPORT_ALLOW_FORCE to False).",
     )
 
 
@@ -422,7 +455,9 @@ class ReportSerializer(serializers.Serializer):
     size_bytes = serializers.IntegerField()
     row_count = serializers.IntegerField()
     requester = serializers.CharField(
-        source="requester_username", allow_null=True, help_text="Username of who asked for the report; null if gone.",
+        source="requester_username",
+        allow_null=True,
+        help_text="Username of who asked for the report; null if gone.",
     )
     download_url = serializers.SerializerMethodField(
         help_text="Signed link for the caller; expires after link_expiry_seconds.",
@@ -461,10 +496,15 @@ MAX_REPORT_LIMIT = 1000
 
 class ReportListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(
-        required=False, default=api.REPORT_PAGE_SIZE, min_value=1, max_value=MAX_REPORT_LIMIT,
+        required=False,
+        default=api.REPORT_PAGE_SIZE,
+        min_value=1,
+        max_value=MAX_REPORT_LIMIT,
         help_text=f"At most this many, newest first (1-{MAX_REPORT_LIMIT}).",
-        error_messages={key: f"limit must be a whole number from 1 to {MAX_REPORT_LIMIT}."
-                        for key in ("invalid", "min_value", "max_value", "max_string_length", "null")},
+        error_messages={
+            key: f"limit must be a whole number from 1 to {MAX_REPORT_LIMIT}."
+            for key in ("invalid", "min_value", "max_value", "max_string_length", "null")
+        },
     )
 
 

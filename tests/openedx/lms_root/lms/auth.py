@@ -21,8 +21,10 @@ def grant(user, role, course_key):
 
 def _roles(user, course_key):
     prefix_len = len(":") + len(str(course_key))
-    return {name[:-prefix_len] for name in user.groups.filter(name__endswith=f":{course_key}")
-            .values_list("name", flat=True)}
+    return {
+        name[:-prefix_len]
+        for name in user.groups.filter(name__endswith=f":{course_key}").values_list("name", flat=True)
+    }
 
 
 class CourseRolesBackend(BaseBackend):
