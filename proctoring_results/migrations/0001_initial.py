@@ -2,13 +2,13 @@
 
 import django.core.validators
 import django.db.models.deletion
+import proctoring_results.models
 from django.conf import settings
 from django.db import migrations, models
 
-import proctoring_results.models
-
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -17,805 +17,229 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="ExamAttempt",
+            name='ExamAttempt',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "created",
-                    models.DateTimeField(
-                        auto_now_add=True, help_text="When the row was created.", verbose_name="created"
-                    ),
-                ),
-                (
-                    "modified",
-                    models.DateTimeField(
-                        auto_now=True, help_text="When the row last changed.", verbose_name="modified"
-                    ),
-                ),
-                (
-                    "attempt_code",
-                    models.CharField(
-                        default=proctoring_results.models.new_attempt_code,
-                        editable=False,
-                        help_text="Unguessable identifier of the attempt, shared with the provider.",
-                        max_length=64,
-                        verbose_name="attempt code",
-                    ),
-                ),
-                (
-                    "external_id",
-                    models.CharField(
-                        blank=True,
-                        help_text="The provider's id of the proctoring session.",
-                        max_length=255,
-                        verbose_name="external id",
-                    ),
-                ),
-                (
-                    "allowed_time_limit_mins",
-                    models.PositiveIntegerField(
-                        help_text="Time this learner was allotted, allowances included.",
-                        validators=[
-                            django.core.validators.MinValueValidator(0),
-                            django.core.validators.MaxValueValidator(10080),
-                        ],
-                        verbose_name="allowed time limit (minutes)",
-                    ),
-                ),
-                (
-                    "is_sample_attempt",
-                    models.BooleanField(
-                        default=False, help_text="The attempt was at a practice exam.", verbose_name="sample attempt"
-                    ),
-                ),
-                (
-                    "started_at",
-                    models.DateTimeField(
-                        blank=True, help_text="When the learner started.", null=True, verbose_name="started at"
-                    ),
-                ),
-                (
-                    "completed_at",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="When the learner submitted the exam.",
-                        null=True,
-                        verbose_name="completed at",
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("created", "Created"),
-                            ("ready_to_start", "Ready to Start"),
-                            ("started", "Started"),
-                            ("timed_out", "Timed Out"),
-                            ("completed", "Completed"),
-                            ("submitted", "Submitted"),
-                            ("second_review_required", "Second Review Required"),
-                            ("verified", "Satisfactory"),
-                            ("rejected", "Unsatisfactory"),
-                            ("error", "Error"),
-                        ],
-                        default="created",
-                        help_text="Where the attempt stands; see the Proctored Session Results documentation.",
-                        max_length=32,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "status_changed_at",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="When the status last changed.",
-                        null=True,
-                        verbose_name="status changed at",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        help_text="The learner taking the exam.",
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="proctored_exam_attempts",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="learner",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created', models.DateTimeField(auto_now_add=True, help_text='When the row was created.', verbose_name='created')),
+                ('modified', models.DateTimeField(auto_now=True, help_text='When the row last changed.', verbose_name='modified')),
+                ('attempt_code', models.CharField(default=proctoring_results.models.new_attempt_code, editable=False, help_text='Unguessable identifier of the attempt, shared with the provider.', max_length=64, verbose_name='attempt code')),
+                ('external_id', models.CharField(blank=True, help_text="The provider's id of the proctoring session.", max_length=255, verbose_name='external id')),
+                ('allowed_time_limit_mins', models.PositiveIntegerField(help_text='Time this learner was allotted, allowances included.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10080)], verbose_name='allowed time limit (minutes)')),
+                ('is_sample_attempt', models.BooleanField(default=False, help_text='The attempt was at a practice exam.', verbose_name='sample attempt')),
+                ('started_at', models.DateTimeField(blank=True, help_text='When the learner started.', null=True, verbose_name='started at')),
+                ('completed_at', models.DateTimeField(blank=True, help_text='When the learner submitted the exam.', null=True, verbose_name='completed at')),
+                ('status', models.CharField(choices=[('created', 'Created'), ('ready_to_start', 'Ready to Start'), ('started', 'Started'), ('timed_out', 'Timed Out'), ('completed', 'Completed'), ('submitted', 'Submitted'), ('second_review_required', 'Second Review Required'), ('verified', 'Satisfactory'), ('rejected', 'Unsatisfactory'), ('error', 'Error')], default='created', help_text='Where the attempt stands; see the Proctored Session Results documentation.', max_length=32, verbose_name='status')),
+                ('status_changed_at', models.DateTimeField(blank=True, help_text='When the status last changed.', null=True, verbose_name='status changed at')),
+                ('user', models.ForeignKey(help_text='The learner taking the exam.', on_delete=django.db.models.deletion.CASCADE, related_name='proctored_exam_attempts', to=settings.AUTH_USER_MODEL, verbose_name='learner')),
             ],
             options={
-                "verbose_name": "exam attempt",
-                "verbose_name_plural": "exam attempts",
+                'verbose_name': 'exam attempt',
+                'verbose_name_plural': 'exam attempts',
             },
         ),
         migrations.CreateModel(
-            name="AttemptStatusChange",
+            name='AttemptStatusChange',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "from_status",
-                    models.CharField(
-                        choices=[
-                            ("created", "Created"),
-                            ("ready_to_start", "Ready to Start"),
-                            ("started", "Started"),
-                            ("timed_out", "Timed Out"),
-                            ("completed", "Completed"),
-                            ("submitted", "Submitted"),
-                            ("second_review_required", "Second Review Required"),
-                            ("verified", "Satisfactory"),
-                            ("rejected", "Unsatisfactory"),
-                            ("error", "Error"),
-                        ],
-                        help_text="Before.",
-                        max_length=32,
-                        verbose_name="from",
-                    ),
-                ),
-                (
-                    "to_status",
-                    models.CharField(
-                        choices=[
-                            ("created", "Created"),
-                            ("ready_to_start", "Ready to Start"),
-                            ("started", "Started"),
-                            ("timed_out", "Timed Out"),
-                            ("completed", "Completed"),
-                            ("submitted", "Submitted"),
-                            ("second_review_required", "Second Review Required"),
-                            ("verified", "Satisfactory"),
-                            ("rejected", "Unsatisfactory"),
-                            ("error", "Error"),
-                        ],
-                        help_text="After.",
-                        max_length=32,
-                        verbose_name="to",
-                    ),
-                ),
-                (
-                    "source",
-                    models.CharField(
-                        choices=[
-                            ("host", "LMS exam runtime"),
-                            ("provider", "Proctoring provider review"),
-                            ("staff", "Course staff decision"),
-                        ],
-                        help_text="What moved the attempt.",
-                        max_length=16,
-                        verbose_name="source",
-                    ),
-                ),
-                (
-                    "reason",
-                    models.CharField(
-                        blank=True, help_text="Why, in a few words.", max_length=255, verbose_name="reason"
-                    ),
-                ),
-                ("changed_at", models.DateTimeField(auto_now_add=True, help_text="When.", verbose_name="changed at")),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The staff member who decided, when a person did.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="actor",
-                    ),
-                ),
-                (
-                    "attempt",
-                    models.ForeignKey(
-                        help_text="The attempt whose status changed.",
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="status_changes",
-                        to="proctoring_results.examattempt",
-                        verbose_name="attempt",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_status', models.CharField(choices=[('created', 'Created'), ('ready_to_start', 'Ready to Start'), ('started', 'Started'), ('timed_out', 'Timed Out'), ('completed', 'Completed'), ('submitted', 'Submitted'), ('second_review_required', 'Second Review Required'), ('verified', 'Satisfactory'), ('rejected', 'Unsatisfactory'), ('error', 'Error')], help_text='Before.', max_length=32, verbose_name='from')),
+                ('to_status', models.CharField(choices=[('created', 'Created'), ('ready_to_start', 'Ready to Start'), ('started', 'Started'), ('timed_out', 'Timed Out'), ('completed', 'Completed'), ('submitted', 'Submitted'), ('second_review_required', 'Second Review Required'), ('verified', 'Satisfactory'), ('rejected', 'Unsatisfactory'), ('error', 'Error')], help_text='After.', max_length=32, verbose_name='to')),
+                ('source', models.CharField(choices=[('host', 'LMS exam runtime'), ('provider', 'Proctoring provider review'), ('staff', 'Course staff decision')], help_text='What moved the attempt.', max_length=16, verbose_name='source')),
+                ('reason', models.CharField(blank=True, help_text='Why, in a few words.', max_length=255, verbose_name='reason')),
+                ('changed_at', models.DateTimeField(auto_now_add=True, help_text='When.', verbose_name='changed at')),
+                ('actor', models.ForeignKey(blank=True, help_text='The staff member who decided, when a person did.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actor')),
+                ('attempt', models.ForeignKey(help_text='The attempt whose status changed.', on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='proctoring_results.examattempt', verbose_name='attempt')),
             ],
             options={
-                "verbose_name": "attempt status change",
-                "verbose_name_plural": "attempt status changes",
-                "ordering": ["attempt", "changed_at", "id"],
+                'verbose_name': 'attempt status change',
+                'verbose_name_plural': 'attempt status changes',
+                'ordering': ['attempt', 'changed_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="ProctoredExam",
+            name='ProctoredExam',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "created",
-                    models.DateTimeField(
-                        auto_now_add=True, help_text="When the row was created.", verbose_name="created"
-                    ),
-                ),
-                (
-                    "modified",
-                    models.DateTimeField(
-                        auto_now=True, help_text="When the row last changed.", verbose_name="modified"
-                    ),
-                ),
-                (
-                    "course_id",
-                    proctoring_results.models.CourseKeyField(
-                        case_sensitive=True,
-                        help_text="Open edX course key of the course the exam belongs to.",
-                        max_length=255,
-                        verbose_name="course id",
-                    ),
-                ),
-                (
-                    "content_id",
-                    models.CharField(
-                        help_text="Usage key (or other id) of the exam in the course content.",
-                        max_length=255,
-                        verbose_name="content id",
-                    ),
-                ),
-                (
-                    "exam_name",
-                    models.CharField(
-                        help_text="The name of the exam in the body of the course.",
-                        max_length=255,
-                        verbose_name="exam name",
-                    ),
-                ),
-                (
-                    "time_limit_mins",
-                    models.PositiveIntegerField(
-                        help_text="Time allowed to complete the exam, before any learner allowance.",
-                        validators=[
-                            django.core.validators.MinValueValidator(0),
-                            django.core.validators.MaxValueValidator(10080),
-                        ],
-                        verbose_name="time limit (minutes)",
-                    ),
-                ),
-                (
-                    "is_practice_exam",
-                    models.BooleanField(default=False, help_text="A practice exam.", verbose_name="practice exam"),
-                ),
-                (
-                    "is_proctored",
-                    models.BooleanField(
-                        default=True, help_text="Sessions are recorded and reviewed.", verbose_name="proctored"
-                    ),
-                ),
-                (
-                    "is_active",
-                    models.BooleanField(default=True, help_text="Learners may take the exam.", verbose_name="active"),
-                ),
-                (
-                    "provider",
-                    models.CharField(
-                        blank=True,
-                        help_text="Name of the proctoring service provider.",
-                        max_length=100,
-                        verbose_name="provider",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created', models.DateTimeField(auto_now_add=True, help_text='When the row was created.', verbose_name='created')),
+                ('modified', models.DateTimeField(auto_now=True, help_text='When the row last changed.', verbose_name='modified')),
+                ('course_id', proctoring_results.models.CourseKeyField(case_sensitive=True, help_text='Open edX course key of the course the exam belongs to.', max_length=255, verbose_name='course id')),
+                ('content_id', models.CharField(help_text='Usage key (or other id) of the exam in the course content.', max_length=255, verbose_name='content id')),
+                ('exam_name', models.CharField(help_text='The name of the exam in the body of the course.', max_length=255, verbose_name='exam name')),
+                ('time_limit_mins', models.PositiveIntegerField(help_text='Time allowed to complete the exam, before any learner allowance.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10080)], verbose_name='time limit (minutes)')),
+                ('is_practice_exam', models.BooleanField(default=False, help_text='A practice exam.', verbose_name='practice exam')),
+                ('is_proctored', models.BooleanField(default=True, help_text='Sessions are recorded and reviewed.', verbose_name='proctored')),
+                ('is_active', models.BooleanField(default=True, help_text='Learners may take the exam.', verbose_name='active')),
+                ('provider', models.CharField(blank=True, help_text='Name of the proctoring service provider.', max_length=100, verbose_name='provider')),
             ],
             options={
-                "verbose_name": "proctored exam",
-                "verbose_name_plural": "proctored exams",
-                "ordering": ["course_id", "exam_name", "id"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("course_id", "content_id"), name="proctoring_results_exam_unique")
-                ],
+                'verbose_name': 'proctored exam',
+                'verbose_name_plural': 'proctored exams',
+                'ordering': ['course_id', 'exam_name', 'id'],
+                'constraints': [models.UniqueConstraint(fields=('course_id', 'content_id'), name='proctoring_results_exam_unique')],
             },
         ),
         migrations.AddField(
-            model_name="examattempt",
-            name="exam",
-            field=models.ForeignKey(
-                help_text="The exam attempted.",
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="attempts",
-                to="proctoring_results.proctoredexam",
-                verbose_name="exam",
-            ),
+            model_name='examattempt',
+            name='exam',
+            field=models.ForeignKey(help_text='The exam attempted.', on_delete=django.db.models.deletion.PROTECT, related_name='attempts', to='proctoring_results.proctoredexam', verbose_name='exam'),
         ),
         migrations.CreateModel(
-            name="Report",
+            name='Report',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "course_id",
-                    proctoring_results.models.CourseKeyField(
-                        case_sensitive=True, help_text="Course reported on.", max_length=255, verbose_name="course id"
-                    ),
-                ),
-                (
-                    "report_type",
-                    models.CharField(
-                        choices=[("proctored_exam_results_report", "Proctored Exam Results Report")],
-                        default="proctored_exam_results_report",
-                        help_text="Which report.",
-                        max_length=64,
-                        verbose_name="report type",
-                    ),
-                ),
-                (
-                    "file_name",
-                    models.CharField(help_text="Name shown and downloaded.", max_length=512, verbose_name="file name"),
-                ),
-                (
-                    "storage_key",
-                    models.CharField(
-                        help_text="Name of the file in the report storage.",
-                        max_length=1024,
-                        unique=True,
-                        verbose_name="storage key",
-                    ),
-                ),
-                ("size_bytes", models.PositiveBigIntegerField(help_text="File size.", verbose_name="size (bytes)")),
-                (
-                    "row_count",
-                    models.PositiveBigIntegerField(help_text="Data rows, header excluded.", verbose_name="rows"),
-                ),
-                (
-                    "checksum_sha256",
-                    models.CharField(help_text="Checksum of the file's bytes.", max_length=64, verbose_name="SHA-256"),
-                ),
-                (
-                    "created",
-                    models.DateTimeField(help_text="When the report was generated (UTC).", verbose_name="created"),
-                ),
-                (
-                    "requester",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Who asked for the report.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="requester",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('course_id', proctoring_results.models.CourseKeyField(case_sensitive=True, help_text='Course reported on.', max_length=255, verbose_name='course id')),
+                ('report_type', models.CharField(choices=[('proctored_exam_results_report', 'Proctored Exam Results Report')], default='proctored_exam_results_report', help_text='Which report.', max_length=64, verbose_name='report type')),
+                ('file_name', models.CharField(help_text='Name shown and downloaded.', max_length=512, verbose_name='file name')),
+                ('storage_key', models.CharField(help_text='Name of the file in the report storage.', max_length=1024, unique=True, verbose_name='storage key')),
+                ('size_bytes', models.PositiveBigIntegerField(help_text='File size.', verbose_name='size (bytes)')),
+                ('row_count', models.PositiveBigIntegerField(help_text='Data rows, header excluded.', verbose_name='rows')),
+                ('checksum_sha256', models.CharField(help_text="Checksum of the file's bytes.", max_length=64, verbose_name='SHA-256')),
+                ('created', models.DateTimeField(help_text='When the report was generated (UTC).', verbose_name='created')),
+                ('requester', models.ForeignKey(blank=True, help_text='Who asked for the report.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requester')),
             ],
             options={
-                "verbose_name": "report",
-                "verbose_name_plural": "reports",
-                "ordering": ["-created", "-id"],
+                'verbose_name': 'report',
+                'verbose_name_plural': 'reports',
+                'ordering': ['-created', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="ReportDownload",
+            name='ReportDownload',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "course_id",
-                    proctoring_results.models.CourseKeyField(
-                        case_sensitive=True, help_text="Course of the report.", max_length=255, verbose_name="course id"
-                    ),
-                ),
-                (
-                    "file_name",
-                    models.CharField(help_text="The report's file name.", max_length=512, verbose_name="file name"),
-                ),
-                (
-                    "ip_address",
-                    models.GenericIPAddressField(
-                        blank=True, help_text="From where.", null=True, verbose_name="IP address"
-                    ),
-                ),
-                (
-                    "downloaded_at",
-                    models.DateTimeField(auto_now_add=True, help_text="When.", verbose_name="downloaded at"),
-                ),
-                (
-                    "report",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The report fetched (empty once deleted).",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="downloads",
-                        to="proctoring_results.report",
-                        verbose_name="report",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Who downloaded it.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('course_id', proctoring_results.models.CourseKeyField(case_sensitive=True, help_text='Course of the report.', max_length=255, verbose_name='course id')),
+                ('file_name', models.CharField(help_text="The report's file name.", max_length=512, verbose_name='file name')),
+                ('ip_address', models.GenericIPAddressField(blank=True, help_text='From where.', null=True, verbose_name='IP address')),
+                ('downloaded_at', models.DateTimeField(auto_now_add=True, help_text='When.', verbose_name='downloaded at')),
+                ('report', models.ForeignKey(blank=True, help_text='The report fetched (empty once deleted).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='downloads', to='proctoring_results.report', verbose_name='report')),
+                ('user', models.ForeignKey(blank=True, help_text='Who downloaded it.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "report download",
-                "verbose_name_plural": "report downloads",
-                "ordering": ["-downloaded_at", "-id"],
+                'verbose_name': 'report download',
+                'verbose_name_plural': 'report downloads',
+                'ordering': ['-downloaded_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="ReportTask",
+            name='ReportTask',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "course_id",
-                    proctoring_results.models.CourseKeyField(
-                        case_sensitive=True, help_text="Course reported on.", max_length=255, verbose_name="course id"
-                    ),
-                ),
-                (
-                    "report_type",
-                    models.CharField(
-                        choices=[("proctored_exam_results_report", "Proctored Exam Results Report")],
-                        default="proctored_exam_results_report",
-                        help_text="Which report.",
-                        max_length=64,
-                        verbose_name="report type",
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("queued", "Queued"),
-                            ("running", "Running"),
-                            ("succeeded", "Succeeded"),
-                            ("failed", "Failed"),
-                        ],
-                        default="queued",
-                        help_text="Where the task stands.",
-                        max_length=16,
-                        verbose_name="state",
-                    ),
-                ),
-                (
-                    "options",
-                    models.JSONField(
-                        blank=True, default=dict, help_text="E.g. extra columns asked for.", verbose_name="options"
-                    ),
-                ),
-                (
-                    "rows_done",
-                    models.PositiveBigIntegerField(
-                        default=0, help_text="Rows written so far.", verbose_name="rows done"
-                    ),
-                ),
-                (
-                    "rows_total",
-                    models.PositiveBigIntegerField(
-                        blank=True, help_text="Rows to write, once counted.", null=True, verbose_name="rows total"
-                    ),
-                ),
-                (
-                    "message",
-                    models.CharField(
-                        blank=True, help_text="Status or error message.", max_length=500, verbose_name="message"
-                    ),
-                ),
-                (
-                    "celery_task_id",
-                    models.CharField(
-                        blank=True, help_text="Celery's id.", max_length=255, verbose_name="Celery task id"
-                    ),
-                ),
-                (
-                    "created",
-                    models.DateTimeField(
-                        auto_now_add=True, help_text="When it was requested.", verbose_name="submitted"
-                    ),
-                ),
-                (
-                    "started_at",
-                    models.DateTimeField(
-                        blank=True, help_text="When a worker began.", null=True, verbose_name="started at"
-                    ),
-                ),
-                (
-                    "finished_at",
-                    models.DateTimeField(blank=True, help_text="When it ended.", null=True, verbose_name="finished at"),
-                ),
-                (
-                    "requester",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Who asked for the report.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="requester",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('course_id', proctoring_results.models.CourseKeyField(case_sensitive=True, help_text='Course reported on.', max_length=255, verbose_name='course id')),
+                ('report_type', models.CharField(choices=[('proctored_exam_results_report', 'Proctored Exam Results Report')], default='proctored_exam_results_report', help_text='Which report.', max_length=64, verbose_name='report type')),
+                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', help_text='Where the task stands.', max_length=16, verbose_name='state')),
+                ('options', models.JSONField(blank=True, default=dict, help_text='E.g. extra columns asked for.', verbose_name='options')),
+                ('rows_done', models.PositiveBigIntegerField(default=0, help_text='Rows written so far.', verbose_name='rows done')),
+                ('rows_total', models.PositiveBigIntegerField(blank=True, help_text='Rows to write, once counted.', null=True, verbose_name='rows total')),
+                ('message', models.CharField(blank=True, help_text='Status or error message.', max_length=500, verbose_name='message')),
+                ('celery_task_id', models.CharField(blank=True, help_text="Celery's id.", max_length=255, verbose_name='Celery task id')),
+                ('created', models.DateTimeField(auto_now_add=True, help_text='When it was requested.', verbose_name='submitted')),
+                ('started_at', models.DateTimeField(blank=True, help_text='When a worker began.', null=True, verbose_name='started at')),
+                ('finished_at', models.DateTimeField(blank=True, help_text='When it ended.', null=True, verbose_name='finished at')),
+                ('requester', models.ForeignKey(blank=True, help_text='Who asked for the report.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requester')),
             ],
             options={
-                "verbose_name": "report task",
-                "verbose_name_plural": "report tasks",
-                "ordering": ["-created", "-id"],
+                'verbose_name': 'report task',
+                'verbose_name_plural': 'report tasks',
+                'ordering': ['-created', '-id'],
             },
         ),
         migrations.AddField(
-            model_name="report",
-            name="task",
-            field=models.OneToOneField(
-                blank=True,
-                help_text="The task that produced it; one report per task.",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="report",
-                to="proctoring_results.reporttask",
-                verbose_name="task",
-            ),
+            model_name='report',
+            name='task',
+            field=models.OneToOneField(blank=True, help_text='The task that produced it; one report per task.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='report', to='proctoring_results.reporttask', verbose_name='task'),
         ),
         migrations.CreateModel(
-            name="Review",
+            name='Review',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "provider",
-                    models.CharField(
-                        help_text="Provider that posted the review.", max_length=100, verbose_name="provider"
-                    ),
-                ),
-                (
-                    "review_id",
-                    models.CharField(
-                        help_text="The provider's unique id of this review.",
-                        max_length=255,
-                        verbose_name="provider review id",
-                    ),
-                ),
-                (
-                    "provider_status",
-                    models.CharField(
-                        choices=[
-                            ("passed", "Passed"),
-                            ("violation", "Violation"),
-                            ("suspicious", "Suspicious"),
-                            ("not_reviewed", "Not reviewed"),
-                        ],
-                        help_text="The provider's overall verdict.",
-                        max_length=32,
-                        verbose_name="provider status",
-                    ),
-                ),
-                (
-                    "second_review_requested",
-                    models.BooleanField(
-                        default=False,
-                        help_text="The provider asked for a second review.",
-                        verbose_name="second review requested",
-                    ),
-                ),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[
-                            ("created", "Created"),
-                            ("ready_to_start", "Ready to Start"),
-                            ("started", "Started"),
-                            ("timed_out", "Timed Out"),
-                            ("completed", "Completed"),
-                            ("submitted", "Submitted"),
-                            ("second_review_required", "Second Review Required"),
-                            ("verified", "Satisfactory"),
-                            ("rejected", "Unsatisfactory"),
-                            ("error", "Error"),
-                        ],
-                        help_text="The attempt status this review decided.",
-                        max_length=32,
-                        verbose_name="outcome",
-                    ),
-                ),
-                (
-                    "disagreement",
-                    models.CharField(
-                        blank=True,
-                        help_text="Set when the provider's status and its flags disagreed; the stricter outcome won.",
-                        max_length=255,
-                        verbose_name="disagreement",
-                    ),
-                ),
-                (
-                    "reviewer",
-                    models.CharField(
-                        blank=True, help_text="Who reviewed, per provider.", max_length=255, verbose_name="reviewer"
-                    ),
-                ),
-                (
-                    "reviewed_at",
-                    models.DateTimeField(
-                        blank=True, help_text="When it was decided.", null=True, verbose_name="reviewed at"
-                    ),
-                ),
-                (
-                    "received_at",
-                    models.DateTimeField(
-                        auto_now_add=True, help_text="When it reached us.", verbose_name="received at"
-                    ),
-                ),
-                (
-                    "raw_payload",
-                    models.JSONField(help_text="The review exactly as posted.", verbose_name="raw payload"),
-                ),
-                (
-                    "attempt",
-                    models.ForeignKey(
-                        help_text="The attempt reviewed.",
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="reviews",
-                        to="proctoring_results.examattempt",
-                        verbose_name="attempt",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('provider', models.CharField(help_text='Provider that posted the review.', max_length=100, verbose_name='provider')),
+                ('review_id', models.CharField(help_text="The provider's unique id of this review.", max_length=255, verbose_name='provider review id')),
+                ('provider_status', models.CharField(choices=[('passed', 'Passed'), ('violation', 'Violation'), ('suspicious', 'Suspicious'), ('not_reviewed', 'Not reviewed')], help_text="The provider's overall verdict.", max_length=32, verbose_name='provider status')),
+                ('second_review_requested', models.BooleanField(default=False, help_text='The provider asked for a second review.', verbose_name='second review requested')),
+                ('outcome', models.CharField(choices=[('created', 'Created'), ('ready_to_start', 'Ready to Start'), ('started', 'Started'), ('timed_out', 'Timed Out'), ('completed', 'Completed'), ('submitted', 'Submitted'), ('second_review_required', 'Second Review Required'), ('verified', 'Satisfactory'), ('rejected', 'Unsatisfactory'), ('error', 'Error')], help_text='The attempt status this review decided.', max_length=32, verbose_name='outcome')),
+                ('disagreement', models.CharField(blank=True, help_text="Set when the provider's status and its flags disagreed; the stricter outcome won.", max_length=255, verbose_name='disagreement')),
+                ('reviewer', models.CharField(blank=True, help_text='Who reviewed, per provider.', max_length=255, verbose_name='reviewer')),
+                ('reviewed_at', models.DateTimeField(blank=True, help_text='When it was decided.', null=True, verbose_name='reviewed at')),
+                ('received_at', models.DateTimeField(auto_now_add=True, help_text='When it reached us.', verbose_name='received at')),
+                ('raw_payload', models.JSONField(help_text='The review exactly as posted.', verbose_name='raw payload')),
+                ('attempt', models.ForeignKey(help_text='The attempt reviewed.', on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='proctoring_results.examattempt', verbose_name='attempt')),
             ],
             options={
-                "verbose_name": "review",
-                "verbose_name_plural": "reviews",
-                "ordering": ["attempt", "received_at", "id"],
+                'verbose_name': 'review',
+                'verbose_name_plural': 'reviews',
+                'ordering': ['attempt', 'received_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="ReviewFlag",
+            name='ReviewFlag',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "rule_code",
-                    models.CharField(
-                        help_text="Rule code as sent, kept even when the rule is unknown.",
-                        max_length=100,
-                        verbose_name="rule code",
-                    ),
-                ),
-                (
-                    "severity",
-                    models.CharField(
-                        blank=True,
-                        help_text="The rule's severity when the review was decided; empty for an unknown rule.",
-                        max_length=32,
-                        verbose_name="severity",
-                    ),
-                ),
-                ("comment", models.TextField(blank=True, help_text="The reviewer's comment.", verbose_name="comment")),
-                (
-                    "start_seconds",
-                    models.FloatField(
-                        blank=True,
-                        help_text="Offset from the start of the recording.",
-                        null=True,
-                        verbose_name="start (s)",
-                    ),
-                ),
-                (
-                    "stop_seconds",
-                    models.FloatField(
-                        blank=True,
-                        help_text="Offset from the start of the recording.",
-                        null=True,
-                        verbose_name="stop (s)",
-                    ),
-                ),
-                (
-                    "review",
-                    models.ForeignKey(
-                        help_text="The review this flag belongs to.",
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="flags",
-                        to="proctoring_results.review",
-                        verbose_name="review",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('rule_code', models.CharField(help_text='Rule code as sent, kept even when the rule is unknown.', max_length=100, verbose_name='rule code')),
+                ('severity', models.CharField(blank=True, help_text="The rule's severity when the review was decided; empty for an unknown rule.", max_length=32, verbose_name='severity')),
+                ('comment', models.TextField(blank=True, help_text="The reviewer's comment.", verbose_name='comment')),
+                ('start_seconds', models.FloatField(blank=True, help_text='Offset from the start of the recording.', null=True, verbose_name='start (s)')),
+                ('stop_seconds', models.FloatField(blank=True, help_text='Offset from the start of the recording.', null=True, verbose_name='stop (s)')),
+                ('review', models.ForeignKey(help_text='The review this flag belongs to.', on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='proctoring_results.review', verbose_name='review')),
             ],
             options={
-                "verbose_name": "review flag",
-                "verbose_name_plural": "review flags",
-                "ordering": ["review", "start_seconds", "id"],
+                'verbose_name': 'review flag',
+                'verbose_name_plural': 'review flags',
+                'ordering': ['review', 'start_seconds', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="CourseRole",
+            name='CourseRole',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "created",
-                    models.DateTimeField(
-                        auto_now_add=True, help_text="When the row was created.", verbose_name="created"
-                    ),
-                ),
-                (
-                    "modified",
-                    models.DateTimeField(
-                        auto_now=True, help_text="When the row last changed.", verbose_name="modified"
-                    ),
-                ),
-                (
-                    "course_id",
-                    proctoring_results.models.CourseKeyField(
-                        case_sensitive=True,
-                        db_index=True,
-                        help_text="Open edX course key, e.g. course-v1:edX+DemoX+2026.",
-                        max_length=255,
-                        verbose_name="course id",
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[("instructor", "Instructor"), ("staff", "Course staff")],
-                        help_text="What the user is in this course.",
-                        max_length=32,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        help_text="The member of the course team.",
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="proctoring_course_roles",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created', models.DateTimeField(auto_now_add=True, help_text='When the row was created.', verbose_name='created')),
+                ('modified', models.DateTimeField(auto_now=True, help_text='When the row last changed.', verbose_name='modified')),
+                ('course_id', proctoring_results.models.CourseKeyField(case_sensitive=True, db_index=True, help_text='Open edX course key, e.g. course-v1:edX+DemoX+2026.', max_length=255, verbose_name='course id')),
+                ('role', models.CharField(choices=[('instructor', 'Instructor'), ('staff', 'Course staff')], help_text='What the user is in this course.', max_length=32, verbose_name='role')),
+                ('user', models.ForeignKey(help_text='The member of the course team.', on_delete=django.db.models.deletion.CASCADE, related_name='proctoring_course_roles', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "course role",
-                "verbose_name_plural": "course roles",
-                "constraints": [
-                    models.UniqueConstraint(fields=("user", "course_id", "role"), name="proctoring_results_role_unique")
-                ],
+                'verbose_name': 'course role',
+                'verbose_name_plural': 'course roles',
+                'constraints': [models.UniqueConstraint(fields=('user', 'course_id', 'role'), name='proctoring_results_role_unique')],
             },
         ),
         migrations.AddIndex(
-            model_name="examattempt",
-            index=models.Index(fields=["exam", "user", "id"], name="proctoring_attempt_report_idx"),
+            model_name='examattempt',
+            index=models.Index(fields=['exam', 'user', 'id'], name='proctoring_attempt_report_idx'),
         ),
         migrations.AddIndex(
-            model_name="examattempt",
-            index=models.Index(fields=["exam", "status"], name="proctoring_attempt_status_idx"),
+            model_name='examattempt',
+            index=models.Index(fields=['exam', 'status'], name='proctoring_attempt_status_idx'),
         ),
         migrations.AddIndex(
-            model_name="examattempt",
-            index=models.Index(fields=["external_id"], name="proctoring_attempt_ext_idx"),
+            model_name='examattempt',
+            index=models.Index(fields=['external_id'], name='proctoring_attempt_ext_idx'),
         ),
         migrations.AddConstraint(
-            model_name="examattempt",
-            constraint=models.UniqueConstraint(fields=("attempt_code",), name="proctoring_results_attempt_code_unique"),
+            model_name='examattempt',
+            constraint=models.UniqueConstraint(fields=('attempt_code',), name='proctoring_results_attempt_code_unique'),
         ),
         migrations.AddIndex(
-            model_name="reporttask",
-            index=models.Index(fields=["course_id", "report_type", "-created"], name="proctoring_task_course_idx"),
+            model_name='reporttask',
+            index=models.Index(fields=['course_id', 'report_type', '-created'], name='proctoring_task_course_idx'),
         ),
         migrations.AddIndex(
-            model_name="reporttask",
-            index=models.Index(fields=["state", "created"], name="proctoring_task_state_idx"),
+            model_name='reporttask',
+            index=models.Index(fields=['state', 'created'], name='proctoring_task_state_idx'),
         ),
         migrations.AddConstraint(
-            model_name="reporttask",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("state__in", ["queued", "running"])),
-                fields=("course_id", "report_type"),
-                name="proctoring_results_one_active_task",
-            ),
+            model_name='reporttask',
+            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['queued', 'running'])), fields=('course_id', 'report_type'), name='proctoring_results_one_active_task'),
         ),
         migrations.AddIndex(
-            model_name="report",
-            index=models.Index(
-                fields=["course_id", "report_type", "-created", "-id"], name="proctoring_report_course_idx"
-            ),
+            model_name='report',
+            index=models.Index(fields=['course_id', 'report_type', '-created', '-id'], name='proctoring_report_course_idx'),
         ),
         migrations.AddIndex(
-            model_name="report",
-            index=models.Index(fields=["created"], name="proctoring_report_created_idx"),
+            model_name='report',
+            index=models.Index(fields=['created'], name='proctoring_report_created_idx'),
         ),
         migrations.AddConstraint(
-            model_name="review",
-            constraint=models.UniqueConstraint(
-                fields=("provider", "review_id"), name="proctoring_results_review_unique"
-            ),
+            model_name='review',
+            constraint=models.UniqueConstraint(fields=('provider', 'review_id'), name='proctoring_results_review_unique'),
         ),
     ]

@@ -25,8 +25,7 @@ def mark_active_tasks(apps, schema_editor):
         key = (str(task.course_id), task.report_type)
         if key in seen:
             ReportTask.objects.using(db).filter(pk=task.pk).update(
-                state="failed",
-                finished_at=timezone.now(),
+                state="failed", finished_at=timezone.now(),
                 message="Stopped: another report of this course was already being generated.",
             )
         else:
@@ -35,33 +34,25 @@ def mark_active_tasks(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("proctoring_results", "0001_initial"),
+        ('proctoring_results', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="reporttask",
-            name="proctoring_results_one_active_task",
+            model_name='reporttask',
+            name='proctoring_results_one_active_task',
         ),
         migrations.AddField(
-            model_name="reporttask",
-            name="active",
-            field=models.BooleanField(
-                blank=True,
-                default=None,
-                editable=False,
-                help_text="True while queued or running, empty once ended: the one-active-task rule's unique key.",
-                null=True,
-                verbose_name="active",
-            ),
+            model_name='reporttask',
+            name='active',
+            field=models.BooleanField(blank=True, default=None, editable=False, help_text="True while queued or running, empty once ended: the one-active-task rule's unique key.", null=True, verbose_name='active'),
         ),
         migrations.RunPython(mark_active_tasks, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name="reporttask",
-            constraint=models.UniqueConstraint(
-                fields=("course_id", "report_type", "active"), name="proctoring_results_one_active_task"
-            ),
+            model_name='reporttask',
+            constraint=models.UniqueConstraint(fields=('course_id', 'report_type', 'active'), name='proctoring_results_one_active_task'),
         ),
     ]

@@ -5,23 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("proctoring_results", "0003_review_id_compared_exactly_on_mysql"),
+        ('proctoring_results', '0003_review_id_compared_exactly_on_mysql'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="examattempt",
-            name="allowed_time_limit_mins",
-            field=models.PositiveIntegerField(
-                blank=True,
-                help_text="Time this learner was allotted, allowances included; empty where it cannot be known (an attempt imported from edx-proctoring before it started, its due date unknown).",
-                null=True,
-                validators=[
-                    django.core.validators.MinValueValidator(0),
-                    django.core.validators.MaxValueValidator(10080),
-                ],
-                verbose_name="allowed time limit (minutes)",
-            ),
+            model_name='examattempt',
+            name='allowed_time_limit_mins',
+            field=models.PositiveIntegerField(blank=True, help_text='Time this learner was allotted, allowances included; empty where it cannot be known (an attempt imported from edx-proctoring before it started, its due date unknown).', null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10080)], verbose_name='allowed time limit (minutes)'),
         ),
     ]

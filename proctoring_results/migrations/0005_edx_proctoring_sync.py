@@ -5,115 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("proctoring_results", "0004_attempt_allowed_time_may_be_unknown"),
+        ('proctoring_results', '0004_attempt_allowed_time_may_be_unknown'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="EdxProctoringSync",
+            name='EdxProctoringSync',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "synced_until",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="Every edx-proctoring row modified before this was compared by a reconciliation pass.",
-                        null=True,
-                        verbose_name="synced until",
-                    ),
-                ),
-                (
-                    "running_since",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="Start of the reconciliation pass under way; empty when none runs.",
-                        null=True,
-                        verbose_name="pass running since",
-                    ),
-                ),
-                (
-                    "last_pass_started_at",
-                    models.DateTimeField(blank=True, help_text="When.", null=True, verbose_name="last pass started"),
-                ),
-                (
-                    "last_pass_finished_at",
-                    models.DateTimeField(blank=True, help_text="When.", null=True, verbose_name="last pass finished"),
-                ),
-                (
-                    "last_pass_full",
-                    models.BooleanField(
-                        default=False,
-                        help_text="True when the last pass compared every row.",
-                        verbose_name="last pass was full",
-                    ),
-                ),
-                (
-                    "last_full_pass_at",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="Start of the last pass that compared every row.",
-                        null=True,
-                        verbose_name="last full pass",
-                    ),
-                ),
-                (
-                    "behind_seconds",
-                    models.FloatField(
-                        blank=True,
-                        help_text="How far behind the last pass found this app: the age of the oldest change it had to repair (0 when the receivers had already applied everything).",
-                        null=True,
-                        verbose_name="behind (seconds)",
-                    ),
-                ),
-                (
-                    "last_pass_read",
-                    models.PositiveIntegerField(default=0, help_text="By the last pass.", verbose_name="rows read"),
-                ),
-                (
-                    "last_pass_repaired",
-                    models.PositiveIntegerField(
-                        default=0,
-                        help_text="Rows the last pass created, changed or removed here.",
-                        verbose_name="rows repaired",
-                    ),
-                ),
-                (
-                    "last_error",
-                    models.CharField(
-                        blank=True,
-                        help_text="Why the last pass failed, if it did.",
-                        max_length=255,
-                        verbose_name="last error",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('synced_until', models.DateTimeField(blank=True, help_text='Every edx-proctoring row modified before this was compared by a reconciliation pass.', null=True, verbose_name='synced until')),
+                ('running_since', models.DateTimeField(blank=True, help_text='Start of the reconciliation pass under way; empty when none runs.', null=True, verbose_name='pass running since')),
+                ('last_pass_started_at', models.DateTimeField(blank=True, help_text='When.', null=True, verbose_name='last pass started')),
+                ('last_pass_finished_at', models.DateTimeField(blank=True, help_text='When.', null=True, verbose_name='last pass finished')),
+                ('last_pass_full', models.BooleanField(default=False, help_text='True when the last pass compared every row.', verbose_name='last pass was full')),
+                ('last_full_pass_at', models.DateTimeField(blank=True, help_text='Start of the last pass that compared every row.', null=True, verbose_name='last full pass')),
+                ('behind_seconds', models.FloatField(blank=True, help_text='How far behind the last pass found this app: the age of the oldest change it had to repair (0 when the receivers had already applied everything).', null=True, verbose_name='behind (seconds)')),
+                ('last_pass_read', models.PositiveIntegerField(default=0, help_text='By the last pass.', verbose_name='rows read')),
+                ('last_pass_repaired', models.PositiveIntegerField(default=0, help_text='Rows the last pass created, changed or removed here.', verbose_name='rows repaired')),
+                ('last_error', models.CharField(blank=True, help_text='Why the last pass failed, if it did.', max_length=255, verbose_name='last error')),
             ],
             options={
-                "verbose_name": "edx-proctoring sync",
-                "verbose_name_plural": "edx-proctoring sync",
+                'verbose_name': 'edx-proctoring sync',
+                'verbose_name_plural': 'edx-proctoring sync',
             },
         ),
         migrations.AddField(
-            model_name="attemptstatuschange",
-            name="attempt_code",
-            field=models.CharField(
-                blank=True,
-                help_text="The code of a removed attempt, kept so its history still names it.",
-                max_length=64,
-                verbose_name="attempt code",
-            ),
+            model_name='attemptstatuschange',
+            name='attempt_code',
+            field=models.CharField(blank=True, help_text='The code of a removed attempt, kept so its history still names it.', max_length=64, verbose_name='attempt code'),
         ),
         migrations.AlterField(
-            model_name="attemptstatuschange",
-            name="attempt",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="The attempt whose status changed (empty once it was removed).",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="status_changes",
-                to="proctoring_results.examattempt",
-                verbose_name="attempt",
-            ),
+            model_name='attemptstatuschange',
+            name='attempt',
+            field=models.ForeignKey(blank=True, help_text='The attempt whose status changed (empty once it was removed).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='status_changes', to='proctoring_results.examattempt', verbose_name='attempt'),
         ),
     ]

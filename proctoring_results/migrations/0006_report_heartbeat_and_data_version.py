@@ -4,38 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("proctoring_results", "0005_edx_proctoring_sync"),
+        ('proctoring_results', '0005_edx_proctoring_sync'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="report",
-            name="data_version",
-            field=models.CharField(
-                blank=True,
-                help_text="Fingerprint of the course's data and the report's options when it was generated.",
-                max_length=64,
-                verbose_name="data version",
-            ),
+            model_name='report',
+            name='data_version',
+            field=models.CharField(blank=True, help_text="Fingerprint of the course's data and the report's options when it was generated.", max_length=64, verbose_name='data version'),
         ),
         migrations.AddField(
-            model_name="reporttask",
-            name="heartbeat_at",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="Last sign of life from the worker running it; a stale one means the worker died.",
-                null=True,
-                verbose_name="heartbeat",
-            ),
+            model_name='reporttask',
+            name='heartbeat_at',
+            field=models.DateTimeField(blank=True, help_text='Last sign of life from the worker running it; a stale one means the worker died.', null=True, verbose_name='heartbeat'),
         ),
         migrations.AddField(
-            model_name="reporttask",
-            name="runs",
-            field=models.PositiveSmallIntegerField(
-                default=0,
-                help_text="How many times a worker started it: a task whose worker died is queued again once.",
-                verbose_name="runs",
-            ),
+            model_name='reporttask',
+            name='runs',
+            field=models.PositiveSmallIntegerField(default=0, help_text='How many times a worker started it: a task whose worker died is queued again once.', verbose_name='runs'),
         ),
     ]
