@@ -51,25 +51,40 @@ class UtcTimestampText(Func):
 
 
 class JoinedText(Aggregate):
-    """The texts of a group joined by a separator (``string_agg`` / ``group_concat`` / ``GROUP_CONCAT``)."""
+    """
+    The texts of a group joined by a separator, in the order of ``ordering``.
+
+    ``string_agg`` / ``GROUP_CONCAT`` join rows in whatever order the plan reads them,
+    which on PostgreSQL follows the table's free space: the same data could give a
+    different cell from one report to the next. SQLite before 3.44 has no ORDER BY in
+    aggregates; there the rows come through the group's index in rowid order, which is
+    the same order.
+    """
 
     output_field = TextField()
 
-    def __init__(self, expression, separator=COMMENT_SEPARATOR, **extra):
-        super().__init__(expression, Value(separator), **extra)
+    def __init__(self, expression, ordering, separator=COMMENT_SEPARATOR, **extra):
+        super().__init__(expression, Value(separator), ordering, **extra)
+
+    def _parts(self, compiler):
+        expression, separator, ordering = self.get_source_expressions()[:3]
+        sql, params = compiler.compile(expression)
+        order_sql, order_params = compiler.compile(ordering)
+        return (sql, params), separator, (order_sql, order_params)
 
     def as_sql(self, compiler, connection, **extra_context):
-        (expression, separator) = self.get_source_expressions()[:2]
-        sql, params = compiler.compile(expression)
+        (sql, params), separator, (order_sql, order_params) = self._parts(compiler)
         sep_sql, sep_params = compiler.compile(separator)
-        function = "string_agg" if connection.vendor == "postgresql" else "group_concat"
-        return f"{function}({sql}, {sep_sql})", (*params, *sep_params)
+        if connection.vendor == "postgresql" or connection.Database.sqlite_version_info >= (3, 44):
+            function = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+            return f"{function}({sql}, {sep_sql} ORDER BY {order_sql})", (*params, *sep_params, *order_params)
+        return f"group_concat({sql}, {sep_sql})", (*params, *sep_params)
 
     def as_mysql(self, compiler, connection, **extra_context):
         # GROUP_CONCAT stops at group_concat_max_len bytes: the MySQL writer lifts that for its session.
-        (expression, separator) = self.get_source_expressions()[:2]
-        sql, params = compiler.compile(expression)
-        return f"GROUP_CONCAT({sql} SEPARATOR {_mysql_literal(separator.value)})", params
+        (sql, params), separator, (order_sql, order_params) = self._parts(compiler)
+        literal = _mysql_literal(separator.value)
+        return f"GROUP_CONCAT({sql} ORDER BY {order_sql} SEPARATOR {literal})", (*params, *order_params)
 
 
 def _mysql_literal(text):

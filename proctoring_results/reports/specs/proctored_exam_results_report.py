@@ -160,7 +160,10 @@ class ProctoredExamResultsReport(ReportSpec):
                 .exclude(comment_length=0)
             )
             comments = Subquery(
-                flags.order_by().values("review_id").annotate(text=JoinedText("comment")).values("text"),
+                flags.order_by()
+                .values("review_id")
+                .annotate(text=JoinedText("comment", ordering=F("id")))
+                .values("text"),
                 output_field=TextField(),
             )
             cells["flag_comments"] = neutralised(comments)
@@ -286,7 +289,10 @@ class LmsColumnProfile(ProctoredExamResultsReport):
             flags = ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"), severity=severity)
             count = Subquery(flags.order_by().values("review_id").annotate(n=Count("id")).values("n"))
             comments = Subquery(
-                flags.order_by().values("review_id").annotate(text=JoinedText("comment")).values("text"),
+                flags.order_by()
+                .values("review_id")
+                .annotate(text=JoinedText("comment", ordering=F("id")))
+                .values("text"),
                 output_field=TextField(),
             )
             cells[f"{key}_count"] = Cast(Coalesce(count, Value(0)), TextField())
