@@ -111,15 +111,23 @@ def bench_database(django_db_blocker):
     """
     A PostgreSQL database of its own for the harness, dropped afterwards; yields its URL.
 
+    On the suite's PostgreSQL server when the suite runs on PostgreSQL, else on the local one.
+
     Named after the *test* database's name: the configured name may be the
     developer's own database, and ``<name>_bench`` a seeded benchmark database
     that must not be dropped (as happened when this test ran alone).
     """
     import psycopg
 
-    settings = connection.settings_dict
+    # The suite's own server when it runs on PostgreSQL; the local one otherwise (SQLite, MySQL legs).
+    settings = connection.settings_dict if connection.vendor == "postgresql" else {}
     name = f"{connection.creation._get_test_db_name()}_bench"[:63]
-    base = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+    user, host, port = (
+        settings.get("USER") or "postgres",
+        settings.get("HOST") or "127.0.0.1",
+        settings.get("PORT") or 5432,
+    )
+    base = f"postgres://{user}@{host}:{port}"
     with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
