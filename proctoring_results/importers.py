@@ -912,8 +912,9 @@ class EdxProctoringImporter:
                 changed, ["provider_status", "outcome", "reviewer", "reviewed_at", "raw_payload"]
             )
             ReviewFlag.objects.filter(review__in=changed).delete()
-            # Reviews have no modified time: their attempts' says the course's results changed.
-            ExamAttempt.objects.filter(pk__in={r.attempt_id for r in changed}).update(modified=timezone.now())
+        # Reviews have no modified time: their attempts' says the course's results changed (``Review.save``).
+        touched = {w.attempt.pk if w.review is None else w.review.attempt_id for w in writes}
+        ExamAttempt.objects.filter(pk__in=touched).update(modified=timezone.now())
         ids = dict(
             Review.objects.filter(
                 review_id__in=[w.review_id for w in writes],

@@ -427,6 +427,17 @@ class Review(models.Model):
     def __str__(self):
         return f"review {self.review_id} ({self.provider_status})"
 
+    def save(self, *args, **kwargs):
+        """
+        Saved with its attempt marked modified: a review changes what the attempt's report row may show.
+
+        Generate's "has anything changed?" then reads the attempts alone
+        (``data_state`` of the report spec), with no join of every review of the
+        course. Bulk writes mark their attempts themselves (``importers``).
+        """
+        super().save(*args, **kwargs)
+        ExamAttempt.objects.filter(pk=self.attempt_id).update(modified=timezone.now())
+
 
 class ReviewFlag(models.Model):
     """

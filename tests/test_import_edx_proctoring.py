@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from proctoring_results import api
-from proctoring_results.models import AttemptStatusChange, ExamAttempt, ProctoredExam, Review
+from proctoring_results import api, reports
+from proctoring_results.models import AttemptStatusChange, ExamAttempt, ProctoredExam, ReportTask, Review
 
 from . import edx_proctoring_data as edx
 from .factories import UserFactory
@@ -165,6 +165,24 @@ def test_a_review_changed_in_edx_proctoring_is_refreshed_with_its_comments(sourc
     assert [f.rule_code for f in review.flags] == ["Rules Violation", "phone"]
     assert "reviews          read 3, created 0, updated 1, unchanged 1" in out
     assert Review.objects.count() == 2
+
+
+def test_a_review_added_in_edx_proctoring_makes_generate_write_a_new_report(source, learners):
+    run("--match-users-by", "username")
+    kind = ReportTask.ReportType.PROCTORED_EXAM_RESULTS
+    before = reports.course_data_version(edx.COURSE, [], kind)
+    edx.execute(
+        "INSERT INTO proctoring_proctoredexamsoftwaresecurereview (id, created, modified, attempt_code, "
+        "review_status, raw_data, exam_id, is_attempt_active) VALUES (204, %s, %s, %s, 'Clean', '{}', 2, 1)",
+        (edx.MODIFIED, edx.MODIFIED, CODE(104)),
+    )
+
+    out = run("--match-users-by", "username")
+
+    assert "reviews          read 4, created 1, updated 0, unchanged 2" in out
+    # The attempt's own row in edx-proctoring did not change: the new review alone says the course did.
+    assert "attempts         read 9, created 0, updated 0, unchanged 7" in out
+    assert reports.course_data_version(edx.COURSE, [], kind) != before
 
 
 def test_resume_continues_an_interrupted_import_without_refreshing(source, learners):
