@@ -65,6 +65,32 @@ def test_a_report_of_several_parts_is_stored_whole_private_and_as_csv(s3_parts):
     assert unfinished_uploads(s3_parts) == []
 
 
+def test_each_part_is_checked_by_s3_and_the_object_keeps_their_composite_checksum(s3_parts):
+    with report_upload(get_report_storage(), "course/3-abc/report.csv") as upload:
+        for chunk in chunks(2 * PART + 1):
+            upload.write(chunk)
+    head = s3_parts.head_object(Bucket=S3_BUCKET, Key="proctoring-results/" + upload.name, ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"]  # composed by S3 of the CRC32 each part was sent and checked with
+
+
+def test_an_operator_who_turned_checksums_off_gets_none_asked_for(s3_server, s3_parts):
+    from botocore.config import Config
+
+    config = s3_storage_config(
+        s3_server,
+        transfer_config=TransferConfig(multipart_chunksize=PART),
+        client_config=Config(request_checksum_calculation="when_required"),
+    )
+    with override_settings(STORAGES={**settings.STORAGES, "proctoring_results": config}):
+        with report_upload(get_report_storage(), "course/4-abc/report.csv") as upload:
+            for chunk in chunks(PART + 1):
+                upload.write(chunk)
+        key = "proctoring-results/" + upload.name
+    head = s3_parts.head_object(Bucket=S3_BUCKET, Key=key, ChecksumMode="ENABLED")
+    assert "ChecksumCRC32" not in head
+    assert s3_parts.get_object(Bucket=S3_BUCKET, Key=key)["ContentLength"] == PART + 1
+
+
 def test_a_failure_after_parts_went_up_leaves_no_object_and_no_unfinished_upload(s3_parts):
     with pytest.raises(DatabaseError), report_upload(get_report_storage(), "course/2-abc/report.csv") as upload:
         for chunk in chunks(2 * PART + 1):
