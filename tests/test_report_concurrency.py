@@ -17,6 +17,7 @@ from django.db import connection
 from proctoring_results import reports
 from proctoring_results.models import ReportTask
 from proctoring_results.reports.writers import common as report_writers
+from proctoring_results.reports.writers import postgresql as postgresql_writer
 
 from .factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory, UserFactory
 from .services import wait_until
@@ -32,7 +33,9 @@ API = "/api/proctoring-results/v1"
 def test_while_a_report_reads_its_rows_others_can_write(settings, monkeypatch):
     """Mid-report, with progress just committed as the worker does, another connection writes without waiting."""
     settings.PROCTORING_RESULTS = {"REPORT_PROGRESS_UPDATES": 5}
-    monkeypatch.setattr(report_writers, "CHUNK_ROWS", 10)  # rows read in several chunks, as a large course's are
+    # Rows read and written in several chunks, as a large course's are (progress is written between them).
+    monkeypatch.setattr(report_writers, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(postgresql_writer, "COPY_FLUSH_ROWS", 10)
     exam = ProctoredExamFactory()
     for _ in range(50):
         ExamAttemptFactory(exam=exam)

@@ -25,21 +25,31 @@ def write(queryset, fileobj, on_progress, using, counted=None):
             on_progress(0, total)
         rows = 0
         pending = []
+        report_progress = on_progress if own else None
         with cursor.copy(conn.ops.compose_sql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)) as copy:
-            # The server sends one CopyData message per row, each ending in "\n".
+            # The server sends one CopyData message per row, each ending in "\n". The loop does
+            # nothing else per row: counting and progress go with each flush.
             for data in copy:
                 pending.append(data)
-                rows += 1
-                if len(pending) >= COPY_FLUSH_ROWS:
-                    fileobj.write(_crlf_lines(pending))
-                    pending.clear()
-                if on_progress and own and marks.reached(rows):
-                    on_progress(rows, total)
-        if pending:
-            fileobj.write(_crlf_lines(pending))
+                if len(pending) == COPY_FLUSH_ROWS:
+                    rows += _flush(pending, fileobj)
+                    if report_progress:
+                        for mark in marks.passed(rows):
+                            report_progress(mark, total)
+        rows += _flush(pending, fileobj)
     if on_progress:
         on_progress(rows, rows)
     return rows
+
+
+def _flush(pending, fileobj):
+    """Write the buffered rows and empty the buffer; return how many rows were written."""
+    if not pending:
+        return 0
+    fileobj.write(_crlf_lines(pending))
+    count = len(pending)
+    pending.clear()
+    return count
 
 
 def _crlf_lines(messages):
