@@ -736,10 +736,13 @@ def recover_stalled_report_tasks():
     """
     Queue again, once, running report tasks whose heartbeat stopped (their worker died); return ``(requeued, failed)``.
 
-    A task already run ``ReportTask.MAX_RUNS`` times is failed with a message instead.
+    A task already run ``ReportTask.MAX_RUNS`` times is failed with a message instead. Files
+    the dead runs left half-written are deleted (``reports.delete_files_of_dead_runs``).
     The periodic ``fail_stale_report_tasks`` (Celery beat) and the command of that name call this.
     """
     requeued, failed = _ReportTask.objects.recover_stalled()
+    for task in [*requeued, *_ReportTask.objects.filter(pk__in=failed)]:
+        _reports.delete_files_of_dead_runs(task)
     sent = 0
     for task in requeued:
         try:

@@ -20,7 +20,8 @@ from proctoring_results import api, reports, tasks
 from proctoring_results.conf import DEFAULTS
 from proctoring_results.models import Report, ReportTask
 from proctoring_results.reports import lifecycle
-from proctoring_results.storage import get_report_storage
+from proctoring_results.reports.naming import report_storage_key
+from proctoring_results.storage import LocalFileUpload, get_report_storage
 
 from .factories import COURSE_ID, ExamAttemptFactory, UserFactory
 
@@ -120,6 +121,25 @@ def test_a_taken_over_original_that_fails_does_not_fail_the_newer_run(course):
         ReportTask.objects.claim(task.id)
     ReportTask.objects.fail(task.id, "The report could not be created.", run=original.runs)
     assert ReportTask.objects.get(pk=task.id).state == "running"
+
+
+def test_the_half_written_file_of_a_killed_run_is_deleted_when_its_task_is_recovered(course):
+    before = stored_files()
+    task = api.request_report(COURSE_ID, None)
+    ReportTask.objects.claim(task.id)
+    # The run writes its file straight into storage, and is killed midway: neither completed nor aborted.
+    key = report_storage_key(ReportTask.objects.get(pk=task.id).course_id, task.id, "report.csv")
+    dead = LocalFileUpload(get_report_storage(), key)
+    dead.write(b"user_email,exam_name\r\ncrash0@example.edu,Midterm")
+    dead.file.flush()
+    assert len(stored_files()) == len(before) + 1
+    with later(DEFAULTS["REPORT_HEARTBEAT_TIMEOUT_SECONDS"] + 1):
+        assert api.recover_stalled_report_tasks() == (1, 0)
+    assert stored_files() == before  # no learner's data left where no one lists it
+    newer = ReportTask.objects.claim(task.id)
+    assert reports.run_task(newer) is not None
+    [report] = Report.objects.all()
+    assert stored_files() == sorted([*before, get_report_storage().path(report.storage_key)])
 
 
 def test_the_command_and_the_periodic_task_recover_dead_runs(course):

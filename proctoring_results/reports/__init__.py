@@ -19,7 +19,7 @@ Other modules use the names below; ``api.py`` is their door for host code.
 
 from ..models import ReportTask
 from .build import GenerationError, run_task
-from .lifecycle import TakenOver
+from .lifecycle import TakenOver, delete_files_of_dead_runs
 from .queue import QueueUnavailable, send
 from .specs import DEFAULT_PROFILE, column_profiles, spec_for
 from .versions import course_data_version
@@ -34,6 +34,7 @@ __all__ = [
     "TakenOver",
     "column_profiles",
     "course_data_version",
+    "delete_files_of_dead_runs",
     "run_task",
     "send",
     "spec_for",

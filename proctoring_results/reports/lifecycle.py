@@ -18,7 +18,9 @@ from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import ReportTask
+from ..models import Report, ReportTask
+from ..storage import delete_quietly, get_report_storage
+from .naming import task_storage_dirs
 
 log = logging.getLogger("proctoring_results.reports")
 
@@ -85,3 +87,31 @@ def heartbeat(task):
         yield beat
     finally:
         beat.stop()
+
+
+def delete_files_of_dead_runs(task):
+    """
+    Delete the files that runs of ``task`` left in report storage without a ``Report``; return how many.
+
+    A local report is written straight into its file (``storage.LocalFileUpload``),
+    so a worker killed midway leaves a partial file holding learners' data that
+    no one lists. Called when a task whose worker died is queued again or failed
+    (``api.recover_stalled_report_tasks``). A killed S3 upload left no object
+    (its parts go with the bucket's lifecycle rule, docs/operations.rst).
+    """
+    storage = get_report_storage()
+    course_dir, run_dir_start = task_storage_dirs(task.course_id, task.pk)
+    recorded = set(Report.objects.filter(task_id=task.pk).values_list("storage_key", flat=True))
+    deleted = 0
+    try:
+        run_dirs = [d for d in storage.listdir(course_dir)[0] if d.startswith(run_dir_start)]
+        for run_dir in run_dirs:
+            for file_name in storage.listdir(f"{course_dir}/{run_dir}")[1]:
+                key = f"{course_dir}/{run_dir}/{file_name}"
+                if key not in recorded and delete_quietly(storage, key):
+                    deleted += 1
+    except FileNotFoundError:
+        pass  # nothing was ever stored for the course
+    except Exception as exc:  # noqa: BLE001 - recovery goes on; the retention command or lifecycle rule remains
+        log.warning("Report task %s: files of dead runs not checked (%s).", task.pk, type(exc).__name__)
+    return deleted

@@ -75,3 +75,8 @@ def report_storage_key(course_key, task_id, file_name):
     restored from a backup, a test database) while old objects remain.
     """
     return f"{course_filename_prefix(course_key)}/{task_id}-{uuid.uuid4().hex[:12]}/{file_name}"
+
+
+def task_storage_dirs(course_key, task_id):
+    """Where ``report_storage_key`` puts a task's runs: the course's directory, and how their directory names start."""
+    return course_filename_prefix(course_key), f"{task_id}-"
