@@ -89,6 +89,10 @@ def floor(courses, attempts):
 
 
 def start_workers(count, var_dir):
+    if str(ROOT / "example") not in sys.path:
+        sys.path.insert(0, str(ROOT / "example"))
+    from example.celery import worker_command
+
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "example.settings",
@@ -96,22 +100,10 @@ def start_workers(count, var_dir):
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example")]),
         "PYTHONUNBUFFERED": "1",
     }
-    celery = Path(sys.executable).parent / "celery"
     workers = []
     for n in range(count):
         log = open(var_dir / f"worker-{n}.log", "wb")
-        command = [
-            str(celery),
-            "-A",
-            "example",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            f"--hostname=rush{n}@%h",
-        ]
+        command = worker_command(f"rush{n}@%h")
         workers.append(
             (subprocess.Popen(command, cwd=ROOT / "example", env=env, stdout=log, stderr=subprocess.STDOUT), log)
         )

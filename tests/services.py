@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -226,9 +225,10 @@ def celery_worker_factory(transactional_db, tmp_path):
     are stopped after the test.
     """
     check_broker()
-    # Messages left by earlier tests would reach this test's worker with ids that mean nothing here.
-    from example import celery_app
+    from example.celery import app as celery_app
+    from example.celery import worker_command
 
+    # Messages left by earlier tests would reach this test's worker with ids that mean nothing here.
     celery_app.control.purge()
     workers = []
 
@@ -242,23 +242,11 @@ def celery_worker_factory(transactional_db, tmp_path):
             "PYTHONUNBUFFERED": "1",
             **{key: str(value) for key, value in env.items()},
         }
-        celery = Path(sys.executable).parent / "celery"
-        command = [
-            str(celery),
-            "-A",
-            "example",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            f"--hostname=test{len(workers)}@%h",
-        ]
-        if queues:
-            command.append(f"--queues={queues}")
-        if beat:  # the periodic checks too, as the demo runs them (example/run_demo.sh)
-            command += ["--beat", f"--schedule={tmp_path / f'beat-{len(workers)}'}"]
+        command = worker_command(
+            f"test{len(workers)}@%h",
+            queues=queues,
+            beat_schedule=tmp_path / f"beat-{len(workers)}" if beat else None,  # the demo runs the periodic checks
+        )
         with open(log_path, "wb") as log_file:
             process = subprocess.Popen(
                 command,
