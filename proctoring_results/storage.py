@@ -47,6 +47,15 @@ def is_s3_storage(storage):
     return isinstance(storage, S3Storage)
 
 
+def writes_into_final_files(storage):
+    """
+    Are reports written straight into their files here (``LocalFileUpload``)? Then a killed worker leaves one behind.
+
+    Django's ``FileSystemStorage`` itself only: a subclass may store differently in its own ``_save``.
+    """
+    return type(storage) is FileSystemStorage
+
+
 def overwrites_files(storage):
     """
     True when saving a name that exists would replace the existing object.
@@ -94,7 +103,7 @@ def report_upload(storage, name):
     """
     if is_s3_storage(storage) and not getattr(storage, "gzip", False):
         upload = S3MultipartUpload(storage, name)
-    elif type(storage) is FileSystemStorage:  # a subclass may store differently in its own _save()
+    elif writes_into_final_files(storage):
         upload = LocalFileUpload(storage, name)
     else:
         upload = None

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import Report, ReportTask
-from ..storage import delete_quietly, get_report_storage
+from ..storage import delete_quietly, get_report_storage, writes_into_final_files
 from .naming import task_storage_dirs
 
 log = logging.getLogger("proctoring_results.reports")
@@ -97,9 +97,12 @@ def delete_files_of_dead_runs(task):
     so a worker killed midway leaves a partial file holding learners' data that
     no one lists. Called when a task whose worker died is queued again or failed
     (``api.recover_stalled_report_tasks``). A killed S3 upload left no object
-    (its parts go with the bucket's lifecycle rule, docs/operations.rst).
+    (its parts go with the bucket's lifecycle rule, docs/operations.rst), and
+    buckets are never listed.
     """
     storage = get_report_storage()
+    if not writes_into_final_files(storage):
+        return 0
     course_dir, run_dir_start = task_storage_dirs(task.course_id, task.pk)
     recorded = set(Report.objects.filter(task_id=task.pk).values_list("storage_key", flat=True))
     deleted = 0
