@@ -209,6 +209,18 @@ def produced_report(course_id, attempts):
     return reports[0]
 
 
+def on_heartbeat_thread():
+    """
+    Is this statement the task's heartbeat (``reports.lifecycle.Heartbeat``, every ``REPORT_HEARTBEAT_SECONDS``)?
+
+    Those are counted apart (``heartbeat_queries``): they follow the run's duration, not the course's size.
+    """
+    import threading
+
+    name = threading.current_thread().name
+    return name.startswith("report-task-") and name.endswith("-heartbeat")
+
+
 def run_figures(attempts, seconds, counter, memory, floor_seconds, floor_name):
     """
     The figures every report harness prints for one run, its floor named ``floor_name`` (``copy``, ``floor``).
@@ -225,6 +237,7 @@ def run_figures(attempts, seconds, counter, memory, floor_seconds, floor_name):
         "rows_per_s": round(rows_per_s),
         "queries": counter.total,
         "django_queries": counter.django,
+        "heartbeat_queries": counter.heartbeat,
         "peak_rss_mb": round(peak, 1),
         "baseline_rss_mb": round(baseline, 1),
         "vm_hwm_mb": round(hwm, 1),

@@ -59,6 +59,7 @@ from _common import (
     hwm_mb,
     mysql_connect,
     mysql_settings,
+    on_heartbeat_thread,
     parse_sizes,
     prepare_course,
     print_results,
@@ -249,9 +250,11 @@ class QueryCounter:
     def __init__(self):
         self.django = 0
         self.total = 0
+        self.heartbeat = 0  # the heartbeat thread's statements, apart (``on_heartbeat_thread``)
 
     def __call__(self, execute, sql, params, many, context):
-        self.django += 1
+        if not on_heartbeat_thread():
+            self.django += 1
         return execute(sql, params, many, context)
 
     def _wrap(self, sender=None, connection=None, **kwargs):
@@ -268,7 +271,10 @@ class QueryCounter:
         counter = self
 
         def counting(cursor, query):
-            counter.total += 1
+            if on_heartbeat_thread():
+                counter.heartbeat += 1
+            else:
+                counter.total += 1
             return original(cursor, query)
 
         BaseCursor._query = counting

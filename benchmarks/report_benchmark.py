@@ -14,7 +14,8 @@ the ``Report`` row), so its peak RSS belongs to that one report. It measures:
 - ``seconds``: wall time of the task, storage included; ``rows_per_s`` = N / seconds;
 - ``queries``: SQL statements the task sent on any connection, counted at the
   psycopg cursor (``django_queries``: those Django's ``execute_wrapper`` saw on
-  the default connection; the COPY runs on a connection of its own);
+  the default connection; the COPY runs on a connection of its own), less the
+  heartbeat thread's, which follow the run's duration (``heartbeat_queries``);
 - ``peak_rss_mb``: ``ru_maxrss`` of the process after the report (Django's own
   footprint included), and ``baseline_rss_mb`` before it;
 - ``copy_rows_per_s``: the floor, in the same process after the report:
@@ -47,6 +48,7 @@ from _common import (
     database_url,
     fail,
     hwm_mb,
+    on_heartbeat_thread,
     parse_sizes,
     prepare_course,
     print_results,
@@ -104,9 +106,11 @@ class QueryCounter:
     def __init__(self):
         self.django = 0
         self.total = 0
+        self.heartbeat = 0  # the heartbeat thread's statements, apart (``on_heartbeat_thread``)
 
     def __call__(self, execute, sql, params, many, context):
-        self.django += 1
+        if not on_heartbeat_thread():
+            self.django += 1
         return execute(sql, params, many, context)
 
     def instrument_psycopg(self):
@@ -118,7 +122,10 @@ class QueryCounter:
 
         def counting(original):
             def method(cursor, *args, **kwargs):
-                counter.total += 1
+                if on_heartbeat_thread():
+                    counter.heartbeat += 1
+                else:
+                    counter.total += 1
                 return original(cursor, *args, **kwargs)
 
             return method
