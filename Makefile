@@ -22,8 +22,11 @@ demo: $(STAMP) ## set up, load the demo course, run a Celery worker and the site
 test: $(STAMP) ## set up and run the whole test suite (SQLite unless DATABASE_URL is set)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The services' names can be changed, so two checkouts on one machine (or CI beside a developer) do not share them.
+PG_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 test-postgres: $(STAMP) ## run the suite on the local PostgreSQL, Redis and an S3-compatible server
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+	DATABASE_URL=$(PG_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 # mysqlclient builds from source, so it has a requirement set and a stamp of its own:
@@ -38,7 +41,7 @@ $(MYSQL_STAMP): requirements/mysql.txt $(STAMP)
 MYSQL_DATABASE_URL ?= mysql://root@127.0.0.1:3306/pr_mysql
 test-mysql: $(MYSQL_STAMP) ## run the suite on the local MySQL/MariaDB (Open edX's database), Redis and an S3-compatible server
 	mysql -h 127.0.0.1 -u root -e 'CREATE DATABASE IF NOT EXISTS `$(lastword $(subst /, ,$(MYSQL_DATABASE_URL)))` CHARACTER SET utf8mb4'
-	DATABASE_URL=$(MYSQL_DATABASE_URL) CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+	DATABASE_URL=$(MYSQL_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 # Django 4.2 LTS, which Open edX still deploys: the same pins, Django and REST framework stepped back.
@@ -110,7 +113,7 @@ test-import: $(STAMP) $(EDXP_VENV)/.installed ## test the edx-proctoring import 
 # a real Celery worker follows. PostgreSQL and Redis, with names of their own unless told otherwise.
 LIVE_VENV := .tox/edx-proctoring-live
 LIVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/edxp_live
-LIVE_BROKER_URL ?= redis://127.0.0.1:6379/0
+LIVE_BROKER_URL ?= $(TEST_BROKER_URL)
 
 $(LIVE_VENV)/.installed: requirements/test.txt requirements/edx_proctoring_live.txt setup.py
 	python3.11 -m venv $(LIVE_VENV) || python3 -m venv $(LIVE_VENV)
