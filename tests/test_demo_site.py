@@ -41,6 +41,8 @@ SEED_MESSAGE = (
 API = "/api/proctoring-results/v1"
 READY_SECONDS = 180
 
+pytestmark = pytest.mark.system
+
 
 def demo_environment(var_dir):
     """This process's environment without what would point the demo away from its embedded defaults."""

@@ -22,7 +22,7 @@ from .services import wait_until
 from .test_reports import stored_files
 from .test_tasks_worker import COURSE_ID, expected_rows, finished, parse, seed_course
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
 FAST = {"PROCTORING_RESULTS_TEST_FAST_RECOVERY": "1"}
 

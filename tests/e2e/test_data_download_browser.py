@@ -21,7 +21,7 @@ from proctoring_results.statuses import AttemptStatus
 from ..factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory, UserFactory
 from ..services import unavailable
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = os.environ.get("PROCTORING_RESULTS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

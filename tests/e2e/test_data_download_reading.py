@@ -20,7 +20,7 @@ from proctoring_results.statuses import AttemptStatus
 from ..factories import COURSE_ID, ExamAttemptFactory, ProctoredExamFactory
 from .test_data_download_browser import ARTIFACTS, TIMEOUT_MS, browser, course, sign_in, sign_in_refused  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
 LONG_NAME = "Unit 3: Applied Thermodynamics and Statistical Mechanics, Final Examination (Section B, Spring Cohort)"
 TIME_SHOWN = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")

@@ -26,7 +26,7 @@ import requests
 from ..services import free_port
 from .test_data_download_browser import TIMEOUT_MS, browser  # noqa: F401  (the shared Chromium fixture)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.worker]
+pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.system]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = ROOT / "example"

@@ -190,6 +190,7 @@ def test_ci_runs_pip_audit_and_the_deploy_check():
 
 
 @pytest.mark.e2e
+@pytest.mark.system
 @pytest.mark.django_db(transaction=True)
 def test_the_dashboard_runs_under_its_policy_in_chromium(live_server, browser):
     """No Content-Security-Policy violation while the page loads and its script polls Pending Tasks."""
