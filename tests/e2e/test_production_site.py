@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from example.celery import worker_command
 
 from ..services import free_port
 from .test_data_download_browser import TIMEOUT_MS, browser  # noqa: F401  (the shared Chromium fixture)
@@ -129,19 +130,7 @@ def production_site(tmp_path):
             stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "example",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            worker_command("production@%h"),
             cwd=EXAMPLE_DIR,
             env=env,
             stdout=logs["worker"],
