@@ -72,13 +72,14 @@ def broker_down():
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
-    good_url = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
+    good = celery_app.conf.broker_url, celery_app.conf.broker_write_url
+    # The write URL too: publishing uses it, and it may have been read (and kept) from the broker URL.
+    celery_app.conf.broker_url = celery_app.conf.broker_write_url = "redis://127.0.0.1:9/0"
     fresh_connections()
     try:
         yield
     finally:
-        celery_app.conf.broker_url = good_url
+        celery_app.conf.broker_url, celery_app.conf.broker_write_url = good
         fresh_connections()
 
 
