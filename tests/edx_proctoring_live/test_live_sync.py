@@ -251,9 +251,8 @@ def test_broker_down_during_the_learners_update_the_change_arrives_later(worker,
         edx.update_attempt_status(attempt_id, "started")  # the learner's call succeeds
         assert sync.publisher.flush()  # the publishing thread tried, and gave the change up to reconciliation
     assert edx.get_exam_attempt_by_id(attempt_id)["status"] == "started"
-    # Not asserted through the report: a reconciliation of an earlier test still in the broker may
-    # already have applied it; that the message was not sent is what the broker being down means.
     assert "1 change(s) not sent" in caplog.text and "the reconciliation will apply them" in caplog.text
+    assert status_of(code) == "created"
 
     celery_app.send_task(sync.RECONCILE_TASK)
     eventually(lambda: status_of(code) == "started", "the change, after the broker is back")
