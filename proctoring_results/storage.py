@@ -11,6 +11,7 @@ signed and checked in ``links.py``.
 import logging
 import os
 import queue
+import sys
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -40,11 +41,15 @@ def get_report_storage():
 
 
 def is_s3_storage(storage):
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:  # pragma: no cover - django-storages is a dependency, but keep checks import-safe
-        return False
-    return isinstance(storage, S3Storage)
+    """
+    Is this django-storages' ``S3Storage`` (or a subclass)?
+
+    Answered without importing it: a storage of that class means its module is
+    loaded already. A site storing reports on local disk then never loads boto3,
+    which took 0.3 s and 15 MB of a worker's first report.
+    """
+    s3 = sys.modules.get("storages.backends.s3")
+    return s3 is not None and isinstance(storage, s3.S3Storage)
 
 
 def writes_into_final_files(storage):
