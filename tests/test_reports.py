@@ -3,7 +3,9 @@
 import csv
 import hashlib
 import io
+import json
 import os
+import re
 import threading
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -254,6 +256,42 @@ def test_postgresql_copy_and_the_portable_writer_give_the_same_bytes(course):
         fileobj.write(SPEC.header_bytes(extra))
         assert writer(SPEC.rows(key, extra), fileobj, None, "default") == 18
     assert copied.getvalue() == portable.getvalue()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_timestamps_do_not_follow_the_sessions_datestyle(course):
+    """The server writes a timestamp cell as its own text of the time, in the DateStyle the writer sets."""
+    key = api.parse_course_id(COURSE_ID)
+    with connection.cursor() as cursor:
+        cursor.execute("SET DateStyle = 'SQL, DMY'")  # '01/03/2026 09:30:15.987654 UTC'
+        try:
+            copied = io.BytesIO()
+            writers.postgresql.write(SPEC.rows(key), copied, None, "default")
+        finally:
+            cursor.execute("RESET DateStyle")
+    assert copied.getvalue() == expected_bytes(expected_rows())[len(HEADER) + 2 :]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_sorts_stored_values_and_formats_the_cells_after_the_sort(course):
+    """The sort carries plain columns, narrower than the cells; the cells are computed above it (``AfterTheSort``)."""
+    key = api.parse_course_id(COURSE_ID)
+    sql, params = SPEC.rows(key).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")  # a Sort node, however few the rows
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    [sort] = [node for node in nodes(plan[0]["Plan"]) if node["Node Type"] == "Sort"]
+    assert sort["Output"] and all(re.fullmatch(r"[\w.]+", column) for column in sort["Output"])
+    assert any("clock_timestamp" in column for column in plan[0]["Plan"]["Output"])
 
 
 def add_latest_review(attempt, comments, review_id="r1"):

@@ -15,7 +15,7 @@ from importlib import import_module
 
 from ...exceptions import InvalidReportOptions
 from ...models import ReportTask
-from ..cells import csv_fields
+from ..cells import AfterTheSort, csv_fields
 
 
 class ReportSpec:
@@ -115,7 +115,8 @@ class ReportSpec:
         aliases = self.aliases(names)
         if aliases:
             queryset = queryset.alias(**aliases)
-        cells = {**self.cells(names), **(sources or {})}
+        # Formatted after the sort where the database can (PostgreSQL's parallel workers); ``sources`` are plain.
+        cells = {**{name: AfterTheSort(cell) for name, cell in self.cells(names).items()}, **(sources or {})}
         selected = {f"report_{name}": cells[name] for name in names}
         queryset = queryset.annotate(**selected)
         return queryset.order_by(*self.order).values_list(*selected)

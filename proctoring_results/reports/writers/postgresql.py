@@ -1,5 +1,6 @@
 """PostgreSQL: the report's query inside ``COPY ... TO STDOUT``, its bytes streamed as they come (psycopg 3)."""
 
+from ..cells import POSTGRESQL_DATESTYLE
 from .common import ProgressMarks, snapshot
 
 #: Rows buffered before a write to the file.
@@ -11,13 +12,21 @@ def write(queryset, fileobj, on_progress, using, counted=None):
     ``COPY (<the report query>) TO STDOUT WITH (FORMAT csv)``; return the number of rows.
 
     The count and the COPY read one REPEATABLE READ, read-only snapshot
-    (``common.snapshot``), so ``rows_total`` and the file agree.
+    (``common.snapshot``), so ``rows_total`` and the file agree. The timestamp
+    cells are the server's own text of them in ``POSTGRESQL_DATESTYLE``, set here
+    for the transaction whatever the server's or session's default.
     """
     sql, params = queryset.query.sql_with_params()
     counted = queryset.order_by() if counted is None else counted
     count_sql, count_params = counted.values_list("pk").query.sql_with_params()
     with snapshot(using, begin=("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)) as (conn, django_cursor, own):
         cursor = django_cursor.cursor  # the psycopg 3 cursor, for cursor.copy()
+        # For this transaction: the timestamp cells' DateStyle, and a leader that only merges and sends rows
+        # while the workers sort and format them (``cells.AfterTheSort``; it would run the plan too).
+        cursor.execute(
+            "SELECT set_config('DateStyle', %s, true), set_config('parallel_leader_participation', 'off', true)",
+            (POSTGRESQL_DATESTYLE,),
+        )
         cursor.execute(f"SELECT COUNT(*) FROM ({count_sql}) AS report_rows", count_params)
         total = cursor.fetchone()[0]
         marks = ProgressMarks(total)
