@@ -38,11 +38,15 @@ def section_course_info(course):
     return {"section_key": "course_info", "section_display_name": "Course Info", "course_id": str(course.id)}
 
 
+#: The Data Download section's key: ``data_download_2`` in the LMS while its v2 layout's flag was on.
+DATA_DOWNLOAD_SECTION_KEY = "data_download"
+
+
 def section_data_download(course, access):
     """``_section_data_download``: the LMS shows its button when special exams are on and the course is proctored."""
     course_id = str(course.id)
     return {
-        "section_key": "data_download",
+        "section_key": DATA_DOWNLOAD_SECTION_KEY,
         "section_display_name": "Data Download",
         "access": access,
         "show_generate_proctored_exam_report_button": bool(course.enable_proctored_exams),
