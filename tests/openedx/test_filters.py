@@ -244,29 +244,19 @@ def test_the_tab_switched_off(team_member, exams):
 # ---------------------------------------------------------------- the LMS page, rendered with Mako
 
 
-def test_the_lms_page_renders_the_section_in_place_of_its_button(client, team_member, exams):
+@pytest.mark.parametrize("section_key", ["data_download", "data_download_2"])
+def test_the_lms_page_renders_the_section_in_place_of_its_button(client, team_member, exams, monkeypatch, section_key):
+    """In either layout of the LMS's Data Download tab (``data_download_2`` while its v2 flag was on)."""
+    monkeypatch.setattr(lms_views, "DATA_DOWNLOAD_SECTION_KEY", section_key)
     client.force_login(team_member)
     html = client.get(f"/courses/{COURSE_ID}/instructor").content.decode()
 
-    data_download = html[html.index('<section id="data_download"') : html.index('<section id="site_notes"')]
+    data_download = html[html.index(f'<section id="{section_key}"') : html.index('<section id="site_notes"')]
     assert 'name="list-profiles-csv"' in data_download  # the LMS's own tab content, kept
     assert 'name="proctored-exam-results-report"' not in html  # its proctored-results button, gone
     assert 'id="pr-generate"' in data_download and "Proctored Exam Results" in data_download
     assert html.count("proctoring_results/data_download.js") == 1
     assert html.index("proctoring_results/data_download.css") < html.index("</head>")
-
-
-def test_the_lms_pages_v2_data_download_layout_gets_the_section_too(client, team_member, exams, monkeypatch):
-    """With the LMS's v2 layout the section is ``data_download_2``: its own template is kept under this app's."""
-    monkeypatch.setattr(lms_views, "DATA_DOWNLOAD_SECTION_KEY", "data_download_2")
-    client.force_login(team_member)
-    html = client.get(f"/courses/{COURSE_ID}/instructor").content.decode()
-
-    data_download = html[html.index('<section id="data_download_2"') : html.index('<section id="site_notes"')]
-    assert 'class="data-download-nav"' in data_download  # the LMS's v2 tab content, kept
-    assert 'name="proctored-exam-results-report"' not in html  # its proctored-results button, gone
-    assert 'id="pr-generate"' in data_download and "Proctored Exam Results" in data_download
-    assert html.count("proctoring_results/data_download.js") == 1
 
 
 def test_the_lms_page_keeps_its_button_for_a_course_without_proctored_exams_in_this_app(client, researcher_only, exams):
