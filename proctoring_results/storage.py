@@ -131,13 +131,23 @@ def report_upload(storage, name):
             raise ReportUploadError(type(exc).__name__) from exc
 
 
-class _TemporaryFileUpload:
+class _LocalFileWrites:
+    """``write`` into ``self.file``, where the file system's error (a full disk, a lost mount) is a storage error."""
+
+    def write(self, data):
+        try:
+            self.file.write(data)
+        except OSError as exc:
+            raise ReportUploadError(type(exc).__name__) from exc
+
+
+class _TemporaryFileUpload(_LocalFileWrites):
     def __init__(self, fileobj):
-        self.write = fileobj.write
+        self.file = fileobj
         self.name = None
 
 
-class LocalFileUpload:
+class LocalFileUpload(_LocalFileWrites):
     """
     A report written straight into its file in a ``FileSystemStorage``, under the name the storage gives it.
 
@@ -155,7 +165,6 @@ class LocalFileUpload:
             self.file = open(storage.path(self.name), "wb")  # closed by complete() or abort()
         except Exception as exc:
             raise ReportUploadError(type(exc).__name__) from exc
-        self.write = self.file.write
 
     def complete(self):
         try:

@@ -5,6 +5,7 @@ Against moto's S3-compatible server over HTTP (``tests/services.py``), with
 5 MiB parts (S3's smallest) so that a report of a few MiB goes up in several.
 """
 
+import errno
 import hashlib
 import io
 import os
@@ -17,10 +18,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.test import override_settings
 
-from proctoring_results import api, reports
+from proctoring_results import api, reports, storage
 from proctoring_results.exceptions import ReportGenerationFailed
 from proctoring_results.models import ExamAttempt
-from proctoring_results.reports import build
+from proctoring_results.reports import build, naming
 from proctoring_results.storage import ReportUploadError, get_report_storage, report_upload
 
 from .factories import COURSE_ID, ProctoredExamFactory, UserFactory
@@ -161,6 +162,36 @@ def test_a_report_failing_midway_in_s3_leaves_nothing_and_says_why(big_course, s
     assert failed.state == "failed" and "database error while reading the course's attempts" in failed.message
     assert api.list_reports(COURSE_ID) == []
     assert s3_keys(s3_parts) == [] and unfinished_uploads(s3_parts) == []
+
+
+def test_a_disk_that_fills_midway_fails_the_report_and_leaves_no_file(big_course, instructor, monkeypatch):
+    """The local file system refuses a write halfway (ENOSPC): the task fails and says where; no file, no report."""
+    real_open, written = open, []
+
+    class FillingFile:
+        def __init__(self, fileobj):
+            self.fileobj = fileobj
+
+        def write(self, data):
+            if sum(written) > 300_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written.append(len(data))
+            return self.fileobj.write(data)
+
+        def close(self):
+            self.fileobj.close()
+
+    monkeypatch.setattr(storage, "open", lambda *args: FillingFile(real_open(*args)), raising=False)
+    task = api.request_report(COURSE_ID, instructor)
+    with pytest.raises(ReportGenerationFailed):
+        api.generate_report_now(task.id)
+    failed = api.get_report_task(task.id)
+    assert failed.state == "failed" and "(OSError while storing the file)" in failed.message
+    assert api.list_reports(COURSE_ID) == []
+    course_dir, run_dir_start = naming.task_storage_dirs(api.parse_course_id(COURSE_ID), task.id)
+    course_path = os.path.join(get_report_storage().location, course_dir)
+    run_dirs = [d for d in os.listdir(course_path) if d.startswith(run_dir_start)]
+    assert run_dirs and [f for d in run_dirs for f in os.listdir(os.path.join(course_path, d))] == []
 
 
 def test_a_site_storing_reports_on_disk_never_loads_boto3(tmp_path):
