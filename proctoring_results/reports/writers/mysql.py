@@ -12,7 +12,7 @@ and csv.writer over the texts cost the worker more than the twins
 (docs/operations.rst).
 """
 
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 from . import common
 
@@ -68,7 +68,10 @@ def write(spec, course_key, extra_columns, fileobj, on_progress, using):
             finally:
                 stream.close()
 
-        done = common.write_batches(batches(), formatters, fileobj, on_progress if own_connection else None, total)
+        # Closed however the writing ends: a write that fails midway (a full disk, S3) must not leave the
+        # streamed result unread, or the connection answers its next statement "Commands out of sync".
+        with closing(batches()) as streamed:
+            done = common.write_batches(streamed, formatters, fileobj, on_progress if own_connection else None, total)
     if on_progress:
         on_progress(done, done)
     return done
