@@ -221,6 +221,32 @@ def on_heartbeat_thread():
     return name.startswith("report-task-") and name.endswith("-heartbeat")
 
 
+class StatementCounter:
+    """
+    A report harness's statement counts: ``total``, every statement the database driver's cursors send
+    on any connection (the figure reported as ``queries``); ``django``, those Django's
+    ``execute_wrapper`` saw (the instance is the wrapper); ``heartbeat``, the heartbeat thread's, apart.
+
+    Each harness hooks its driver's cursor and calls ``sent`` for every statement it sends.
+    """
+
+    def __init__(self):
+        self.django = 0
+        self.total = 0
+        self.heartbeat = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if not on_heartbeat_thread():
+            self.django += 1
+        return execute(sql, params, many, context)
+
+    def sent(self):
+        if on_heartbeat_thread():
+            self.heartbeat += 1
+        else:
+            self.total += 1
+
+
 def run_figures(attempts, seconds, counter, memory, floor_seconds, floor_name):
     """
     The figures every report harness prints for one run, its floor named ``floor_name`` (``copy``, ``floor``).

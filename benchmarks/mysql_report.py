@@ -53,13 +53,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed  # its rows, shared with the PostgreSQL seeder
 from _common import (
     ROOT,
+    StatementCounter,
     check_database_url,
     course_id_for,
     fail,
     hwm_mb,
     mysql_connect,
     mysql_settings,
-    on_heartbeat_thread,
     parse_sizes,
     prepare_course,
     print_results,
@@ -235,7 +235,7 @@ def floor(course_id):
         conn.close()
 
 
-class QueryCounter:
+class QueryCounter(StatementCounter):
     """
     Counts SQL statements two ways, on every connection of the process.
 
@@ -246,16 +246,6 @@ class QueryCounter:
     ``connection_created``, on each one opened later, such as the report's own
     snapshot connection (``connections.create_connection``).
     """
-
-    def __init__(self):
-        self.django = 0
-        self.total = 0
-        self.heartbeat = 0  # the heartbeat thread's statements, apart (``on_heartbeat_thread``)
-
-    def __call__(self, execute, sql, params, many, context):
-        if not on_heartbeat_thread():
-            self.django += 1
-        return execute(sql, params, many, context)
 
     def _wrap(self, sender=None, connection=None, **kwargs):
         if self not in connection.execute_wrappers:
@@ -271,10 +261,7 @@ class QueryCounter:
         counter = self
 
         def counting(cursor, query):
-            if on_heartbeat_thread():
-                counter.heartbeat += 1
-            else:
-                counter.total += 1
+            counter.sent()
             return original(cursor, query)
 
         BaseCursor._query = counting

@@ -44,11 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     ROOT,
+    StatementCounter,
     course_id_for,
     database_url,
     fail,
     hwm_mb,
-    on_heartbeat_thread,
     parse_sizes,
     prepare_course,
     print_results,
@@ -92,26 +92,14 @@ def copy_floor(course_id):
         return time.perf_counter() - started, lines - 1, size
 
 
-class QueryCounter:
+class QueryCounter(StatementCounter):
     """
-    Counts SQL statements two ways.
-
     ``django`` is what ``connection.execute_wrapper`` sees on the default
     connection. ``total`` counts every statement any psycopg cursor of the
     process sends (``execute``, ``executemany``, ``copy``), which also covers the
     report's own read-only connection and the ``COPY`` on its raw cursor, which
     Django's wrappers never see. ``total`` is the figure reported as ``queries``.
     """
-
-    def __init__(self):
-        self.django = 0
-        self.total = 0
-        self.heartbeat = 0  # the heartbeat thread's statements, apart (``on_heartbeat_thread``)
-
-    def __call__(self, execute, sql, params, many, context):
-        if not on_heartbeat_thread():
-            self.django += 1
-        return execute(sql, params, many, context)
 
     def instrument_psycopg(self):
         """Wrap psycopg's cursor methods to count; returns the function that undoes it."""
@@ -122,10 +110,7 @@ class QueryCounter:
 
         def counting(original):
             def method(cursor, *args, **kwargs):
-                if on_heartbeat_thread():
-                    counter.heartbeat += 1
-                else:
-                    counter.total += 1
+                counter.sent()
                 return original(cursor, *args, **kwargs)
 
             return method
