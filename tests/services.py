@@ -141,6 +141,16 @@ def s3_keys(client):
 # ---------------------------------------------------------------- Celery worker process
 
 
+def app_subprocess_env(**env):
+    """This process's environment for a Python subprocess running the app on the test settings, plus ``env``."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE_DIR), os.environ.get("PYTHONPATH", "")]),
+        **env,
+    }
+
+
 def database_url():
     """A DATABASE_URL naming the test database this process uses, for a worker subprocess."""
     conf = connection.settings_dict
@@ -234,14 +244,11 @@ def celery_worker_factory(transactional_db, tmp_path):
 
     def start(queues=None, beat=False, **env):
         log_path = tmp_path / f"worker-{len(workers)}.log"
-        worker_env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE_DIR), os.environ.get("PYTHONPATH", "")]),
-            "DATABASE_URL": database_url(),
-            "PYTHONUNBUFFERED": "1",
+        worker_env = app_subprocess_env(
+            DATABASE_URL=database_url(),
+            PYTHONUNBUFFERED="1",
             **{key: str(value) for key, value in env.items()},
-        }
+        )
         command = worker_command(
             f"test{len(workers)}@%h",
             queues=queues,

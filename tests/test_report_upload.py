@@ -25,7 +25,7 @@ from proctoring_results.reports import build, naming
 from proctoring_results.storage import ReportUploadError, get_report_storage, report_upload
 
 from .factories import COURSE_ID, ProctoredExamFactory, UserFactory
-from .services import EXAMPLE_DIR, ROOT, S3_BUCKET, s3_keys, s3_storage_config
+from .services import S3_BUCKET, app_subprocess_env, s3_keys, s3_storage_config
 
 PART = 5 * 2**20
 
@@ -204,12 +204,7 @@ def test_a_site_storing_reports_on_disk_never_loads_boto3(tmp_path):
         "upload.__exit__(None, None, None);"
         "print(is_s3_storage(storage), 'boto3' in sys.modules)"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "EXAMPLE_VAR_DIR": str(tmp_path),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE_DIR)]),
-    }
+    env = app_subprocess_env(EXAMPLE_VAR_DIR=str(tmp_path))
     env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
