@@ -4,7 +4,7 @@ import csv
 import io
 from contextlib import contextmanager
 
-from django.db import connections
+from django.db import connections, transaction
 
 from ...conf import app_settings
 from ..cells import csv_lines
@@ -94,18 +94,20 @@ def snapshot(using, begin):
     ``(connection, cursor, own_connection)``.
     """
     base = connections[using]
-    own_connection = not base.in_atomic_block
-    conn = connections.create_connection(using) if own_connection else base
+    if base.in_atomic_block:
+        # A savepoint: a read that fails midway (PostgreSQL cancels a COPY whose reader stopped, which
+        # aborts the transaction) is undone to here, and the caller's transaction goes on.
+        with transaction.atomic(using=using), base.cursor() as cursor:
+            yield base, cursor, False
+        return
+    conn = connections.create_connection(using)
     try:
         with conn.cursor() as cursor:
-            if own_connection:
-                for statement in begin:
-                    cursor.execute(statement)
+            for statement in begin:
+                cursor.execute(statement)
             try:
-                yield conn, cursor, own_connection
+                yield conn, cursor, True
             finally:
-                if own_connection:
-                    cursor.execute("COMMIT")
+                cursor.execute("COMMIT")
     finally:
-        if own_connection:
-            conn.close()
+        conn.close()
