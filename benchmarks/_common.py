@@ -296,7 +296,15 @@ def print_results(runs, columns):
 
 
 #: The figures ``median_figures`` takes the median of (those a run has).
-MEDIAN_KEYS = ("seconds", "rows_per_s", "peak_rss_mb", "ratio_vs_copy", "ratio_vs_floor", "load_1m")
+MEDIAN_KEYS = (
+    "seconds",
+    "rows_per_s",
+    "peak_rss_mb",
+    "ratio_vs_copy",
+    "ratio_vs_copy_to_s3",
+    "ratio_vs_floor",
+    "load_1m",
+)
 
 
 def median_figures(runs):

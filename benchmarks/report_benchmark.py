@@ -21,6 +21,10 @@ the ``Report`` row), so its peak RSS belongs to that one report. It measures:
 - ``copy_rows_per_s``: the floor, in the same process after the report:
   ``COPY (SELECT <the report's columns as plain values> ...) TO STDOUT WITH CSV``
   read through psycopg and thrown away; ``ratio_vs_copy`` = rows_per_s / copy_rows_per_s.
+- with ``--s3``, ``copy_to_s3_rows_per_s``: the storage's floor, after that:
+  the same ``COPY`` uploaded as it streams to the same S3 server through
+  django-storages' own upload (boto3's managed transfer), then deleted;
+  ``ratio_vs_copy_to_s3`` = rows_per_s / copy_to_s3_rows_per_s.
 
 Local file storage by default (a temporary directory); ``--s3`` starts moto's
 S3-compatible server on loopback and stores there through django-storages.
@@ -90,6 +94,48 @@ def copy_floor(course_id):
                 size += len(chunk)
                 lines += bytes(chunk).count(b"\n")
         return time.perf_counter() - started, lines - 1, size
+
+
+class _CopyStream:
+    """The chunks of a running ``COPY ... TO STDOUT`` as a file boto3 can ``read`` (not seekable)."""
+
+    def __init__(self, copy):
+        self.chunks = iter(copy)
+        self.buffer = bytearray()
+        self.size = 0
+
+    def read(self, size=-1):
+        while size < 0 or len(self.buffer) < size:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                break
+            self.buffer += chunk
+        size = len(self.buffer) if size < 0 else size
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        self.size += len(data)
+        return data
+
+
+def copy_to_storage_floor(course_id, storage):
+    """
+    Seconds of the same ``COPY`` uploaded, as it streams, to the S3 storage the report used, and its bytes.
+
+    The upload is django-storages' own (boto3's managed transfer, with the
+    storage's client and ``transfer_config``): what any report stored there
+    pays on top of reading its rows, the server included when it shares the
+    machine, as moto does here. The object is deleted afterwards.
+    """
+    key = f"benchmark-floor-{os.getpid()}.csv"
+    with psycopg_connect() as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        exam_ids = [exam_id for (exam_id,) in cur.execute(FLOOR_EXAMS_SQL, (course_id,)).fetchall()]
+        with cur.copy(FLOOR_SQL, (exam_ids,)) as copy:
+            stream = _CopyStream(copy)
+            storage.bucket.upload_fileobj(stream, key, Config=storage.transfer_config)
+        seconds = time.perf_counter() - started
+    storage.bucket.Object(key).delete()
+    return seconds, stream.size
 
 
 class QueryCounter(StatementCounter):
@@ -225,6 +271,17 @@ def child(attempts):
             **python_time.figures(),
             **where_it_ran(),
         }
+        if result["storage"] == "s3":
+            from proctoring_results.storage import get_report_storage
+
+            stored_seconds, stored_bytes = copy_to_storage_floor(course_id, get_report_storage())
+            if stored_bytes != floor_bytes:
+                fail(f"the COPY uploaded to S3 sent {stored_bytes:,} bytes, expected {floor_bytes:,}")
+            result.update(
+                copy_to_s3_seconds=round(stored_seconds, 3),
+                copy_to_s3_rows_per_s=round(attempts / stored_seconds),
+                ratio_vs_copy_to_s3=round(stored_seconds / seconds, 3),
+            )
         print(json.dumps(result))
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
@@ -318,6 +375,10 @@ COLUMNS = [
     ("copy_rows_per_s", 15, "{:,}"),
     ("ratio_vs_copy", 13, "{:.2f}"),
 ]
+S3_COLUMNS = [
+    ("copy_to_s3_rows_per_s", 21, "{:,}"),
+    ("ratio_vs_copy_to_s3", 19, "{:.2f}"),
+]
 
 
 def main(argv=None):
@@ -356,7 +417,7 @@ def main(argv=None):
     finally:
         if server is not None:
             stop_s3(server)
-    print_results(runs, COLUMNS)
+    print_results(runs, COLUMNS + (S3_COLUMNS if args.s3 else []))
 
 
 if __name__ == "__main__":

@@ -167,6 +167,9 @@ def test_the_benchmark_harness_reports_the_figures_at_a_thousand_attempts(bench_
     on_s3 = _run_harness(bench_database, "--s3")  # moto's server on loopback; the seeded course is reused
     assert on_s3["storage"] == "s3"
     assert on_s3["queries"] == local["queries"]
+    # On S3 a second floor: the same COPY uploaded to the same server by django-storages' own upload.
+    assert on_s3["copy_to_s3_rows_per_s"] > 0 and "ratio_vs_copy_to_s3" in on_s3["medians"]
+    assert "copy_to_s3_rows_per_s" not in local
 
 
 # ---------------------------------------------------------------- the MySQL/MariaDB script
