@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.core.checks import run_checks
 from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -256,6 +257,23 @@ def test_postgresql_copy_and_the_portable_writer_give_the_same_bytes(course):
         fileobj.write(SPEC.header_bytes(extra))
         assert writer(SPEC.rows(key, extra), fileobj, None, "default") == 18
     assert copied.getvalue() == portable.getvalue()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_an_error_after_rows_were_sent_is_raised_and_the_transaction_goes_on(course):
+    """The server fails on the last row, after the others: its own error is raised, and the reader's transaction lives."""
+    import psycopg
+
+    attempts = ExamAttempt.objects.count()
+    last = ExamAttempt.objects.order_by("-id").values_list("id", flat=True)[0]
+    failing = ExamAttempt.objects.order_by("id").annotate(cell=RawSQL("1 / (%s - id)", (last,))).values_list("cell")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        writers.postgresql.write(failing, io.BytesIO(), None, "default")
+    assert ExamAttempt.objects.count() == attempts
+    # And the next report on the same connection is whole.
+    copied = io.BytesIO()
+    assert writers.postgresql.write(SPEC.rows(api.parse_course_id(COURSE_ID)), copied, None, "default") == 18
+    assert copied.getvalue() == expected_bytes(expected_rows())[len(HEADER) + 2 :]
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
