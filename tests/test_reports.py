@@ -261,7 +261,7 @@ def test_postgresql_copy_and_the_portable_writer_give_the_same_bytes(course):
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_postgresql_an_error_after_rows_were_sent_is_raised_and_the_transaction_goes_on(course):
-    """The server fails on the last row, after the others: its own error is raised, and the reader's transaction lives."""
+    """The server fails on the last row, after the others: its error is raised, and the transaction lives on."""
     import psycopg
 
     attempts = ExamAttempt.objects.count()
