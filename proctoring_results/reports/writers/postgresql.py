@@ -1,7 +1,5 @@
 """PostgreSQL: the report's query inside ``COPY ... TO STDOUT``, its bytes streamed as they come (psycopg 3)."""
 
-from psycopg import errors, pq
-
 from ..cells import POSTGRESQL_DATESTYLE
 from .common import ProgressMarks, snapshot
 
@@ -80,6 +78,8 @@ def _copied_rows(copy, connection):
 
 def _read_copy_result(connection):
     """The COPY's closing result(s) once libpq saw its end; the first error among them is raised."""
+    from psycopg import errors, pq  # here: a site on MySQL/MariaDB or SQLite has no psycopg
+
     results = []
     while (result := connection.pgconn.get_result()) is not None:
         results.append(result)
