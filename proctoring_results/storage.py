@@ -76,8 +76,8 @@ def overwrites_files(storage):
 #: S3 part size when the storage's ``transfer_config`` names none (S3's smallest part is 5 MiB).
 DEFAULT_PART_BYTES = 8 * 2**20
 
-#: Full parts handed to the uploader thread and not sent yet: with the part being filled, at
-#: most (1 + this) parts are in memory, whatever the report's size.
+#: Full parts handed to the uploader thread and not sent yet: with the part being filled, (1 + this)
+#: part buffers, made once and reused, whatever the report's size.
 PARTS_IN_FLIGHT = 1
 
 #: The checksum each part is sent with, and the object's, composed of its parts' (S3's "composite").
@@ -187,16 +187,17 @@ class S3MultipartUpload:
     """
     A multipart upload to an ``S3Storage``, fed part by part while the report is written.
 
-    ``write`` fills a part of ``multipart_chunksize`` bytes (the storage's
-    ``transfer_config``); each full part is handed to a thread that uploads it
-    while the next part fills, so the database read and the upload overlap. At
-    most ``PARTS_IN_FLIGHT`` parts are handed over and not sent yet: a slow
-    upload makes ``write`` wait instead of memory grow. S3 hears nothing
-    before the first part is full; a report smaller than one part is one
-    ``PutObject`` at the end. ``complete`` finishes the upload; ``abort`` (any
-    failure) aborts it, so S3 keeps no object and no unfinished upload. The
-    object gets the name and parameters ``storage.save`` would give it
-    (``default_acl``, object parameters, content type).
+    ``write`` copies into a part of ``multipart_chunksize`` bytes (the
+    storage's ``transfer_config``); each full part is handed to a thread that
+    uploads it while the next part fills, so the database read and the upload
+    overlap. The parts are ``PARTS_IN_FLIGHT + 1`` buffers made once and
+    reused: when none is free, ``write`` waits for the upload instead of
+    memory growing, and memory stays the same whatever the report's size. S3
+    hears nothing before the first part is full; a report smaller than one
+    part is one ``PutObject`` at the end. ``complete`` finishes the upload;
+    ``abort`` (any failure) aborts it, so S3 keeps no object and no unfinished
+    upload. The object gets the name and parameters ``storage.save`` would
+    give it (``default_acl``, object parameters, content type).
     """
 
     def __init__(self, storage, name):
@@ -206,7 +207,9 @@ class S3MultipartUpload:
         self.client = storage.connection.meta.client
         config = getattr(storage, "transfer_config", None)
         self.part_bytes = max(5 * 2**20, getattr(config, "multipart_chunksize", None) or DEFAULT_PART_BYTES)
-        self.pending, self.pending_bytes = [], 0
+        self.part, self.filled = None, 0  # the buffer being filled, and how far
+        self.buffers_made = 0
+        self.free_buffers = queue.Queue()  # given back by the uploader once a part is sent
         self.upload_id = None
         self.checksum = {}  # how parts are checked (``_part_checksum``), once the name is claimed
         self.parts = []
@@ -216,24 +219,33 @@ class S3MultipartUpload:
         self.error = None
 
     def write(self, data):
-        # Whole writes are joined into parts of at least part_bytes (only the last part may be smaller).
-        self.pending.append(bytes(data))
-        self.pending_bytes += len(data)
-        if self.pending_bytes >= self.part_bytes:
-            self._hand_over(self._take())
+        data = memoryview(data).cast("B")
+        while data:
+            if self.part is None:
+                self.part = self._empty_buffer()
+            taken = data[: self.part_bytes - self.filled]
+            self.part[self.filled : self.filled + len(taken)] = taken
+            self.filled += len(taken)
+            data = data[len(taken) :]
+            if self.filled == self.part_bytes:
+                self._hand_over()
 
-    def _take(self):
-        part = b"".join(self.pending)
-        self.pending, self.pending_bytes = [], 0
-        return part
+    def _empty_buffer(self):
+        if self.buffers_made <= PARTS_IN_FLIGHT:
+            self.buffers_made += 1
+            return bytearray(self.part_bytes)
+        while True:
+            try:
+                return self.free_buffers.get(timeout=1)
+            except queue.Empty:  # the uploader is still sending; it may have failed
+                self._raise_if_failed()
 
-    def _hand_over(self, part):
+    def _hand_over(self):
         if self.thread is None:
             self._start()
-        while not self.in_flight.acquire(timeout=1):  # released by the thread once a part is sent
-            self._raise_if_failed()
         self._raise_if_failed()
-        self.queue.put(part)
+        self.queue.put((self.part, self.filled))
+        self.part, self.filled = None, 0
 
     def _claim_name(self):
         """The name ``storage.save`` would give (an existing key gets another), its key and object parameters."""
@@ -254,13 +266,13 @@ class S3MultipartUpload:
             raise ReportUploadError(type(exc).__name__) from exc
         self.upload_id = created["UploadId"]
         self.queue = queue.Queue()
-        self.in_flight = threading.BoundedSemaphore(PARTS_IN_FLIGHT)
         self.thread = threading.Thread(target=self._send_parts, name="report-upload", daemon=True)
         self.thread.start()
 
     def _send_parts(self):
         """The uploader thread: parts from the queue until ``None``; the first error stops it."""
-        while (part := self.queue.get()) is not None:
+        while (handed := self.queue.get()) is not None:
+            buffer, size = handed
             try:
                 if self.error is None:
                     number = len(self.parts) + 1
@@ -269,7 +281,7 @@ class S3MultipartUpload:
                         Key=self.key,
                         UploadId=self.upload_id,
                         PartNumber=number,
-                        Body=part,
+                        Body=buffer if size == len(buffer) else buffer[:size],
                         **self.checksum,
                     )
                     checksum = {f"Checksum{a}": sent[f"Checksum{a}"] for a in self.checksum.values()}
@@ -277,8 +289,7 @@ class S3MultipartUpload:
             except Exception as exc:  # noqa: BLE001 - handed to the writer's thread
                 self.error = exc
             finally:
-                del part
-                self.in_flight.release()
+                self.free_buffers.put(buffer)
 
     def _raise_if_failed(self):
         if self.error is not None:
@@ -295,10 +306,11 @@ class S3MultipartUpload:
         try:
             if self.thread is None:  # smaller than one part
                 self._claim_name()
-                self.client.put_object(Bucket=self.storage.bucket_name, Key=self.key, Body=self._take(), **self.params)
+                body = bytes(self.part[: self.filled]) if self.part is not None else b""
+                self.client.put_object(Bucket=self.storage.bucket_name, Key=self.key, Body=body, **self.params)
                 return self.name
-            if self.pending:
-                self._hand_over(self._take())
+            if self.filled:
+                self._hand_over()
             self._join()
             self._raise_if_failed()
             self.client.complete_multipart_upload(
@@ -317,7 +329,7 @@ class S3MultipartUpload:
 
     def abort(self):
         """Stop the uploader and abort the multipart upload, so nothing stays in S3 (logged, never raised)."""
-        self.pending, self.pending_bytes = [], 0
+        self.part, self.filled = None, 0
         if self.error is None:
             self.error = ReportUploadError("aborted")
         self._join()
