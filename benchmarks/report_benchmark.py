@@ -21,7 +21,9 @@ the ``Report`` row), so its peak RSS belongs to that one report. It measures:
 - ``copy_rows_per_s``: the floor, in the same process after the report:
   ``COPY (SELECT <the report's columns as plain values> ...) TO STDOUT WITH CSV``
   read through psycopg and thrown away; ``ratio_vs_copy`` = rows_per_s / copy_rows_per_s.
-- with ``--s3``, ``copy_to_s3_rows_per_s``: the storage's floor, after that:
+- with ``--s3``, ``s3_server_cpu_seconds``: the CPU time moto's server spent
+  during the report, on the machine's cores (``/proc/<pid>/stat``);
+  ``copy_to_s3_rows_per_s``: the storage's floor, after the first floor:
   the same ``COPY`` uploaded as it streams to the same S3 server through
   django-storages' own upload (boto3's managed transfer), then deleted;
   ``ratio_vs_copy_to_s3`` = rows_per_s / copy_to_s3_rows_per_s.
@@ -94,6 +96,13 @@ def copy_floor(course_id):
                 size += len(chunk)
                 lines += bytes(chunk).count(b"\n")
         return time.perf_counter() - started, lines - 1, size
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system) a process has used so far, from ``/proc/<pid>/stat`` (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class _CopyStream:
@@ -248,11 +257,15 @@ def child(attempts):
         python_time = PythonTime()
         undo_python_time = python_time.install(gc_unfrozen=os.environ.get("BENCH_GC_UNFROZEN") == "1")
         task = api.request_report(course_id, user)
+        s3_server = os.environ.get("BENCH_S3_SERVER_PID")
         try:
             with connection.execute_wrapper(counter):
+                server_cpu = cpu_seconds(s3_server) if s3_server else None
                 started = time.perf_counter()
                 run_report_task(task.id)
                 seconds = time.perf_counter() - started
+                if s3_server:
+                    server_cpu = cpu_seconds(s3_server) - server_cpu
         finally:
             restore()
             undo_python_time()
@@ -278,6 +291,7 @@ def child(attempts):
             if stored_bytes != floor_bytes:
                 fail(f"the COPY uploaded to S3 sent {stored_bytes:,} bytes, expected {floor_bytes:,}")
             result.update(
+                s3_server_cpu_seconds=round(server_cpu, 2) if s3_server else None,
                 copy_to_s3_seconds=round(stored_seconds, 3),
                 copy_to_s3_rows_per_s=round(attempts / stored_seconds),
                 ratio_vs_copy_to_s3=round(stored_seconds / seconds, 3),
@@ -322,6 +336,7 @@ def start_s3():
                 fail("moto's S3 server did not start")
             time.sleep(0.3)
     env = {
+        "BENCH_S3_SERVER_PID": str(server.pid),
         "PROCTORING_RESULTS_S3_ENDPOINT_URL": endpoint,
         "PROCTORING_RESULTS_S3_BUCKET": S3_BUCKET,
         "PROCTORING_RESULTS_S3_ACCESS_KEY": "testing",
@@ -350,6 +365,7 @@ def run_child(attempts, extra_env):
     )
     if "PROCTORING_RESULTS_S3_ENDPOINT_URL" not in extra_env:
         env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)  # local storage unless --s3
+        env.pop("BENCH_S3_SERVER_PID", None)
     if "BENCH_GC_UNFROZEN" not in extra_env:
         env.pop("BENCH_GC_UNFROZEN", None)
     proc = subprocess.run(

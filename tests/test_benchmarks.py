@@ -170,6 +170,7 @@ def test_the_benchmark_harness_reports_the_figures_at_a_thousand_attempts(bench_
     # On S3 a second floor: the same COPY uploaded to the same server by django-storages' own upload.
     assert on_s3["copy_to_s3_rows_per_s"] > 0 and "ratio_vs_copy_to_s3" in on_s3["medians"]
     assert "copy_to_s3_rows_per_s" not in local
+    assert on_s3["s3_server_cpu_seconds"] >= 0 and "s3_server_cpu_seconds" not in local
 
 
 # ---------------------------------------------------------------- the MySQL/MariaDB script
