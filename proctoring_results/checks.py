@@ -135,6 +135,29 @@ def check_report_storage(app_configs=None, **kwargs):
     ]
 
 
+@register(Tags.compatibility)
+def check_report_database_driver(app_configs=None, **kwargs):
+    """On PostgreSQL the report is read by psycopg 3's ``COPY``; a site on psycopg2 learns it at start-up."""
+    from django.db import connections, router
+
+    from .models import ExamAttempt
+
+    alias = router.db_for_read(ExamAttempt)
+    if connections[alias].vendor != "postgresql":
+        return []
+    from django.db.backends.postgresql import psycopg_any
+
+    if psycopg_any.is_psycopg3:
+        return []
+    return [
+        Error(
+            f"The '{alias}' database is PostgreSQL through psycopg2; reports are read with psycopg 3's COPY.",
+            hint="Install psycopg 3 (pip install 'psycopg[binary]'): Django uses it when it is installed.",
+            id="proctoring_results.E012",
+        )
+    ]
+
+
 @register(Tags.security, deploy=True)
 def check_security_headers(app_configs=None, **kwargs):
     """The app's pages show personal data: they need the no-store / CSP headers of ``security.py``."""

@@ -3,6 +3,7 @@
 import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection  # noqa: F401 - read by a skipif condition
 from django.test import override_settings
 
 from proctoring_results.conf import app_settings
@@ -53,3 +54,13 @@ def test_missing_storage_alias_is_a_warning():
 
 def test_example_settings_pass_every_check():
     assert check_ids() == set()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the check is about PostgreSQL's driver")
+def test_a_postgresql_site_on_psycopg2_is_told_at_start_up(monkeypatch):
+    """The report's COPY needs psycopg 3; with psycopg2 the first report would fail, so the check says it first."""
+    from django.db.backends.postgresql import psycopg_any
+
+    assert "proctoring_results.E012" not in check_ids()
+    monkeypatch.setattr(psycopg_any, "is_psycopg3", False)
+    assert "proctoring_results.E012" in check_ids()
