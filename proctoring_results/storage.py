@@ -306,7 +306,7 @@ class S3MultipartUpload:
         try:
             if self.thread is None:  # smaller than one part
                 self._claim_name()
-                body = bytes(self.part[: self.filled]) if self.part is not None else b""
+                body = self.part[: self.filled] if self.part is not None else b""
                 self.client.put_object(Bucket=self.storage.bucket_name, Key=self.key, Body=body, **self.params)
                 return self.name
             if self.filled:
