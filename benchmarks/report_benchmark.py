@@ -85,13 +85,18 @@ COPY (
 """
 
 
+def floor_copy(cur, course_id):
+    """The floor's ``COPY`` on a psycopg cursor, its rows selected as the report selects them (exam ids first)."""
+    exam_ids = [exam_id for (exam_id,) in cur.execute(FLOOR_EXAMS_SQL, (course_id,)).fetchall()]
+    return cur.copy(FLOOR_SQL, (exam_ids,))
+
+
 def copy_floor(course_id):
     """Rows/s of a raw COPY of the same columns, read through psycopg and discarded."""
     with psycopg_connect() as conn, conn.cursor() as cur:
         started = time.perf_counter()
         size = lines = 0
-        exam_ids = [exam_id for (exam_id,) in cur.execute(FLOOR_EXAMS_SQL, (course_id,)).fetchall()]
-        with cur.copy(FLOOR_SQL, (exam_ids,)) as copy:
+        with floor_copy(cur, course_id) as copy:
             for chunk in copy:
                 size += len(chunk)
                 lines += bytes(chunk).count(b"\n")
@@ -138,8 +143,7 @@ def copy_to_storage_floor(course_id, storage):
     key = f"benchmark-floor-{os.getpid()}.csv"
     with psycopg_connect() as conn, conn.cursor() as cur:
         started = time.perf_counter()
-        exam_ids = [exam_id for (exam_id,) in cur.execute(FLOOR_EXAMS_SQL, (course_id,)).fetchall()]
-        with cur.copy(FLOOR_SQL, (exam_ids,)) as copy:
+        with floor_copy(cur, course_id) as copy:
             stream = _CopyStream(copy)
             storage.bucket.upload_fileobj(stream, key, Config=storage.transfer_config)
         seconds = time.perf_counter() - started
