@@ -45,6 +45,22 @@ def _review_result_words(outcome):
     )
 
 
+def _joined_comments(flags):
+    """
+    The ``flags``' comments, oldest first, joined with "; ", as one neutralised cell.
+
+    Neutralised inside the subquery, on its one joined text: around it, the
+    formula guard's CASE would run the whole subquery again for each branch.
+    """
+    return Subquery(
+        flags.order_by()
+        .values("review_id")
+        .annotate(text=neutralised(JoinedText("comment", ordering=F("id"))))
+        .values("text"),
+        output_field=TextField(),
+    )
+
+
 def _latest_review():
     return Review.objects.filter(attempt=OuterRef("pk")).order_by("-received_at", "-id")
 
@@ -143,8 +159,11 @@ class ProctoredExamResultsReport(ReportSpec):
         if "username" in names:
             cells["username"] = neutralised(F("user__username"))
         if "review_result" in names:
-            latest_outcome = Subquery(_latest_review().values("outcome")[:1], output_field=CharField())
-            cells["review_result"] = _review_result_words(latest_outcome)
+            # The words are chosen inside the subquery: a CASE over the subquery would run it once per WHEN.
+            cells["review_result"] = Subquery(
+                _latest_review().annotate(words=_review_result_words(F("outcome"))).values("words")[:1],
+                output_field=TextField(),
+            )
         if "flag_count" in names:
             count = Subquery(
                 ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"))
@@ -162,14 +181,7 @@ class ProctoredExamResultsReport(ReportSpec):
                 .alias(comment_length=Length("comment"))
                 .exclude(comment_length=0)
             )
-            comments = Subquery(
-                flags.order_by()
-                .values("review_id")
-                .annotate(text=JoinedText("comment", ordering=F("id")))
-                .values("text"),
-                output_field=TextField(),
-            )
-            cells["flag_comments"] = neutralised(comments)
+            cells["flag_comments"] = _joined_comments(flags)
         if "provider" in names:
             cells["provider"] = neutralised(F("exam__provider"))
         return cells
@@ -291,15 +303,8 @@ class LmsColumnProfile(ProctoredExamResultsReport):
         for key, severity in _LMS_COMMENT_SEVERITIES.items():
             flags = ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"), severity=severity)
             count = Subquery(flags.order_by().values("review_id").annotate(n=Count("id")).values("n"))
-            comments = Subquery(
-                flags.order_by()
-                .values("review_id")
-                .annotate(text=JoinedText("comment", ordering=F("id")))
-                .values("text"),
-                output_field=TextField(),
-            )
             cells[f"{key}_count"] = Cast(Coalesce(count, Value(0)), TextField())
-            cells[f"{key}_comments"] = neutralised(comments)
+            cells[f"{key}_comments"] = _joined_comments(flags)
         return {name: cells[name] for name in names}
 
 
