@@ -30,6 +30,9 @@ the ``Report`` row), so its peak RSS belongs to that one report. It measures:
 
 Local file storage by default (a temporary directory); ``--s3`` starts moto's
 S3-compatible server on loopback and stores there through django-storages.
+``--extra-columns review_result,flag_comments`` asks the report for opt-in
+columns (docs/reports.rst); the floor stays the ``COPY`` of the seed's
+columns, so ``ratio_vs_copy`` then shows what the extra columns cost.
 
 Output: a table, then as the LAST line one JSON object: the figures of the
 largest N at top level, and every N under ``"runs"``.
@@ -249,6 +252,7 @@ def child(attempts):
         from django.db import connection
 
         from proctoring_results import api
+        from proctoring_results.exceptions import InvalidReportOptions
 
         course_id = course_id_for(attempts)
         user = prepare_course(course_id)
@@ -260,7 +264,11 @@ def child(attempts):
         restore = counter.instrument_psycopg()
         python_time = PythonTime()
         undo_python_time = python_time.install(gc_unfrozen=os.environ.get("BENCH_GC_UNFROZEN") == "1")
-        task = api.request_report(course_id, user)
+        extra_columns = [c for c in os.environ.get("BENCH_EXTRA_COLUMNS", "").split(",") if c]
+        try:
+            task = api.request_report(course_id, user, extra_columns=extra_columns)
+        except InvalidReportOptions as exc:
+            fail(f"--extra-columns: {exc}")
         s3_server = os.environ.get("BENCH_S3_SERVER_PID")
         try:
             with connection.execute_wrapper(counter):
@@ -283,6 +291,7 @@ def child(attempts):
             fail(f"the COPY floor returned {floor_rows:,} rows, expected {attempts:,}")
         result = {
             **run_figures(attempts, seconds, counter, (baseline, peak, hwm), floor_seconds, "copy"),
+            "extra_columns": extra_columns,
             "report_bytes": report.size_bytes,
             "copy_bytes": floor_bytes,
             **python_time.figures(),
@@ -370,8 +379,9 @@ def run_child(attempts, extra_env):
     if "PROCTORING_RESULTS_S3_ENDPOINT_URL" not in extra_env:
         env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)  # local storage unless --s3
         env.pop("BENCH_S3_SERVER_PID", None)
-    if "BENCH_GC_UNFROZEN" not in extra_env:
-        env.pop("BENCH_GC_UNFROZEN", None)
+    for name in ("BENCH_GC_UNFROZEN", "BENCH_EXTRA_COLUMNS"):
+        if name not in extra_env:
+            env.pop(name, None)
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(attempts)],
         env=env,
@@ -381,7 +391,7 @@ def run_child(attempts, extra_env):
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        message = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        message = (proc.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("error: ")
         fail(f"the run at {attempts:,} attempts failed: {message}")
     return json.loads(lines[-1])
 
@@ -411,6 +421,11 @@ def main(argv=None):
         action="store_true",
         help="run the report without its gc.freeze, to measure what the freeze saves",
     )
+    parser.add_argument(
+        "--extra-columns",
+        default="",
+        help="comma-separated opt-in columns for the report, e.g. review_result,flag_count,flag_comments",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -433,6 +448,8 @@ def main(argv=None):
     try:
         if args.gc_unfrozen:
             extra_env = {**extra_env, "BENCH_GC_UNFROZEN": "1"}
+        if args.extra_columns:
+            extra_env = {**extra_env, "BENCH_EXTRA_COLUMNS": args.extra_columns}
         runs = [run_child(n, extra_env) for n in sizes for _ in range(args.repeat)]
     finally:
         if server is not None:

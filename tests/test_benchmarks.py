@@ -173,6 +173,25 @@ def test_the_benchmark_harness_reports_the_figures_at_a_thousand_attempts(bench_
     assert on_s3["s3_server_cpu_seconds"] >= 0 and "s3_server_cpu_seconds" not in local
 
 
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the harness measures PostgreSQL's COPY")
+def test_the_benchmark_harness_measures_a_report_with_opt_in_columns(bench_database):
+    env = dict(os.environ, DATABASE_URL=bench_database)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    command = [sys.executable, "benchmarks/report_benchmark.py", "--attempts", "1000", "--extra-columns"]
+    columns = "review_result,flag_count,flag_comments"
+    result = subprocess.run([*command, columns], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    figures = _figures_of_one_run(result, REQUIRED_KEYS)
+    assert figures["extra_columns"] == columns.split(",")
+    # The floor is still the seed's columns: the report is the longer by its three extra cells a row.
+    assert figures["report_bytes"] > figures["copy_bytes"] + 1000 * len(",verified,0,")
+    refused = subprocess.run([*command, "nope"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: the run at 1,000 attempts failed: --extra-columns: Unknown report column(s): nope. "
+        "Extra columns are: username, review_result, flag_count, flag_comments, provider."
+    )
+
+
 # ---------------------------------------------------------------- the MySQL/MariaDB script
 
 MYSQL_SERVER = {"host": "127.0.0.1", "port": 3306, "user": "root"}
