@@ -31,8 +31,9 @@ the ``Report`` row), so its peak RSS belongs to that one report. It measures:
 Local file storage by default (a temporary directory); ``--s3`` starts moto's
 S3-compatible server on loopback and stores there through django-storages.
 ``--extra-columns review_result,flag_comments`` asks the report for opt-in
-columns (docs/reports.rst); the floor stays the ``COPY`` of the seed's
-columns, so ``ratio_vs_copy`` then shows what the extra columns cost.
+columns and ``--column-profile lms`` for the LMS's columns (docs/reports.rst);
+the floor stays the ``COPY`` of the seed's columns, so ``ratio_vs_copy`` then
+shows what they cost.
 
 Output: a table, then as the LAST line one JSON object: the figures of the
 largest N at top level, and every N under ``"runs"``.
@@ -265,10 +266,11 @@ def child(attempts):
         python_time = PythonTime()
         undo_python_time = python_time.install(gc_unfrozen=os.environ.get("BENCH_GC_UNFROZEN") == "1")
         extra_columns = [c for c in os.environ.get("BENCH_EXTRA_COLUMNS", "").split(",") if c]
+        column_profile = os.environ.get("BENCH_COLUMN_PROFILE") or "seed"
         try:
-            task = api.request_report(course_id, user, extra_columns=extra_columns)
+            task = api.request_report(course_id, user, extra_columns=extra_columns, column_profile=column_profile)
         except InvalidReportOptions as exc:
-            fail(f"--extra-columns: {exc}")
+            fail(f"--extra-columns or --column-profile: {exc}")
         s3_server = os.environ.get("BENCH_S3_SERVER_PID")
         try:
             with connection.execute_wrapper(counter):
@@ -291,6 +293,7 @@ def child(attempts):
             fail(f"the COPY floor returned {floor_rows:,} rows, expected {attempts:,}")
         result = {
             **run_figures(attempts, seconds, counter, (baseline, peak, hwm), floor_seconds, "copy"),
+            "column_profile": column_profile,
             "extra_columns": extra_columns,
             "report_bytes": report.size_bytes,
             "copy_bytes": floor_bytes,
@@ -379,7 +382,7 @@ def run_child(attempts, extra_env):
     if "PROCTORING_RESULTS_S3_ENDPOINT_URL" not in extra_env:
         env.pop("PROCTORING_RESULTS_S3_ENDPOINT_URL", None)  # local storage unless --s3
         env.pop("BENCH_S3_SERVER_PID", None)
-    for name in ("BENCH_GC_UNFROZEN", "BENCH_EXTRA_COLUMNS"):
+    for name in ("BENCH_GC_UNFROZEN", "BENCH_EXTRA_COLUMNS", "BENCH_COLUMN_PROFILE"):
         if name not in extra_env:
             env.pop(name, None)
     proc = subprocess.run(
@@ -426,6 +429,7 @@ def main(argv=None):
         default="",
         help="comma-separated opt-in columns for the report, e.g. review_result,flag_count,flag_comments",
     )
+    parser.add_argument("--column-profile", default="", help="the report's column profile: seed (default) or lms")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -450,6 +454,8 @@ def main(argv=None):
             extra_env = {**extra_env, "BENCH_GC_UNFROZEN": "1"}
         if args.extra_columns:
             extra_env = {**extra_env, "BENCH_EXTRA_COLUMNS": args.extra_columns}
+        if args.column_profile:
+            extra_env = {**extra_env, "BENCH_COLUMN_PROFILE": args.column_profile}
         runs = [run_child(n, extra_env) for n in sizes for _ in range(args.repeat)]
     finally:
         if server is not None:

@@ -181,14 +181,20 @@ def test_the_benchmark_harness_measures_a_report_with_opt_in_columns(bench_datab
     columns = "review_result,flag_count,flag_comments"
     result = subprocess.run([*command, columns], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     figures = _figures_of_one_run(result, REQUIRED_KEYS)
-    assert figures["extra_columns"] == columns.split(",")
+    assert figures["extra_columns"] == columns.split(",") and figures["column_profile"] == "seed"
     # The floor is still the seed's columns: the report is the longer by its three extra cells a row.
     assert figures["report_bytes"] > figures["copy_bytes"] + 1000 * len(",verified,0,")
+    lms = [sys.executable, "benchmarks/report_benchmark.py", "--attempts", "1000", "--column-profile", "lms"]
+    lms_figures = _figures_of_one_run(
+        subprocess.run(lms, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120), REQUIRED_KEYS
+    )
+    assert lms_figures["column_profile"] == "lms" and lms_figures["report_bytes"] > figures["report_bytes"]
     refused = subprocess.run([*command, "nope"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1] == (
-        "error: the run at 1,000 attempts failed: --extra-columns: Unknown report column(s): nope. "
-        "Extra columns are: username, review_result, flag_count, flag_comments, provider."
+        "error: the run at 1,000 attempts failed: --extra-columns or --column-profile: "
+        "Unknown report column(s): nope. Extra columns are: username, review_result, flag_count, flag_comments, "
+        "provider."
     )
 
 

@@ -5,7 +5,7 @@ The columns and their words are the seed's (``proctored_session_results.rst``);
 the opt-in columns are documented in docs/reports.rst.
 """
 
-from django.db.models import Case, CharField, Count, F, Max, OuterRef, Subquery, TextField, Value, When
+from django.db.models import Case, Count, F, Max, OuterRef, Subquery, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Length
 from django.db.models.lookups import In
 
@@ -37,12 +37,19 @@ def _status_words():
 _STATUS_WORDS = Words({str(stored): word for stored, word in statuses.CSV_WORDS.items()})
 
 
-def _review_result_words(outcome):
-    return Case(
-        *[When(In(outcome, [value]), then=Value(str(label))) for value, label in statuses.AttemptStatus.choices],
+def _review_words(reviews, field, words):
+    """
+    The first of ``reviews``' ``field`` in ``words`` (stored value -> word), as one subquery.
+
+    The word is chosen inside the subquery: a CASE over a subquery would run it
+    again for each WHEN it compares (PostgreSQL and MariaDB alike).
+    """
+    chosen = Case(
+        *[When(In(F(field), [value]), then=Value(word)) for value, word in words.items()],
         default=Value(None),
         output_field=TextField(),
     )
+    return Subquery(reviews.annotate(words=chosen).values("words")[:1], output_field=TextField())
 
 
 def _joined_comments(flags):
@@ -159,11 +166,8 @@ class ProctoredExamResultsReport(ReportSpec):
         if "username" in names:
             cells["username"] = neutralised(F("user__username"))
         if "review_result" in names:
-            # The words are chosen inside the subquery: a CASE over the subquery would run it once per WHEN.
-            cells["review_result"] = Subquery(
-                _latest_review().annotate(words=_review_result_words(F("outcome"))).values("words")[:1],
-                output_field=TextField(),
-            )
+            words = {value: str(label) for value, label in statuses.AttemptStatus.choices}
+            cells["review_result"] = _review_words(_latest_review(), "outcome", words)
         if "flag_count" in names:
             count = Subquery(
                 ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"))
@@ -277,10 +281,7 @@ class LmsColumnProfile(ProctoredExamResultsReport):
                 "provider",
             )
         )
-        provider_status = Subquery(
-            Review.objects.filter(pk=OuterRef("report_latest_review_id")).values("provider_status")[:1],
-            output_field=CharField(),
-        )
+        latest = Review.objects.filter(pk=OuterRef("report_latest_review_id"))
         cells = {
             "course_id": neutralised(Cast(F("exam__course_id"), TextField())),
             "provider": seed["provider"],
@@ -294,11 +295,7 @@ class LmsColumnProfile(ProctoredExamResultsReport):
             "started_at": seed["started_at"],
             "completed_at": seed["completed_at"],
             "status": Cast(F("status"), TextField()),  # edx-proctoring's own status names
-            "review_status": Case(
-                *[When(In(provider_status, [value]), then=Value(word)) for value, word in _LMS_REVIEW_WORDS.items()],
-                default=Value(None),
-                output_field=TextField(),
-            ),
+            "review_status": _review_words(latest, "provider_status", _LMS_REVIEW_WORDS),
         }
         for key, severity in _LMS_COMMENT_SEVERITIES.items():
             flags = ReviewFlag.objects.filter(review_id=OuterRef("report_latest_review_id"), severity=severity)
