@@ -264,8 +264,9 @@ class LmsColumnProfile(ProctoredExamResultsReport):
 
     def aliases(self, names):
         # The LMS reads reviews of graded exams only (get_exam_violation_report's include_practice_exams=False).
-        graded = _latest_review().filter(attempt__exam__is_practice_exam=False)
-        return {"report_latest_review_id": Subquery(graded.values("id")[:1])}
+        # Asked of the row's own exam, not joined again inside each of the five subqueries that use it.
+        latest = Subquery(_latest_review().values("id")[:1])
+        return {"report_latest_review_id": Case(When(exam__is_practice_exam=False, then=latest), default=None)}
 
     def cells(self, names):
         seed = super().cells(
