@@ -5,9 +5,8 @@ The columns and their words are the seed's (``proctored_session_results.rst``);
 the opt-in columns are documented in docs/reports.rst.
 """
 
-from django.db.models import Case, Count, F, Max, OuterRef, Subquery, TextField, Value, When
+from django.db.models import Case, Count, F, Max, OuterRef, Q, Subquery, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Length
-from django.db.models.lookups import In
 
 from ... import statuses
 from ...conf import app_settings
@@ -45,7 +44,7 @@ def _review_words(reviews, field, words):
     again for each WHEN it compares (PostgreSQL and MariaDB alike).
     """
     chosen = Case(
-        *[When(In(F(field), [value]), then=Value(word)) for value, word in words.items()],
+        *[When(Q(**{field: value}), then=Value(word)) for value, word in words.items()],
         default=Value(None),
         output_field=TextField(),
     )
