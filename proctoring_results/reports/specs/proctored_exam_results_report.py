@@ -24,12 +24,17 @@ from ..cells import (
 from . import ReportSpec
 
 
-def _status_words():
+def _words(field, words):
+    """The row's ``field`` as its word in ``words`` (stored value -> word), else NULL."""
     return Case(
-        *[When(status=stored, then=Value(word)) for stored, word in statuses.CSV_WORDS.items()],
+        *[When(Q(**{field: stored}), then=Value(word)) for stored, word in words.items()],
         default=Value(None),
         output_field=TextField(),
     )
+
+
+def _status_words():
+    return _words("status", statuses.CSV_WORDS)
 
 
 #: Twin of ``_status_words``.
@@ -43,12 +48,7 @@ def _review_words(reviews, field, words):
     The word is chosen inside the subquery: a CASE over a subquery would run it
     again for each WHEN it compares (PostgreSQL and MariaDB alike).
     """
-    chosen = Case(
-        *[When(Q(**{field: value}), then=Value(word)) for value, word in words.items()],
-        default=Value(None),
-        output_field=TextField(),
-    )
-    return Subquery(reviews.annotate(words=chosen).values("words")[:1], output_field=TextField())
+    return Subquery(reviews.annotate(words=_words(field, words)).values("words")[:1], output_field=TextField())
 
 
 def _joined_comments(flags):
